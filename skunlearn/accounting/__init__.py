@@ -1,0 +1,64 @@
+"""Certificate math: pure functions of numpy and scipy, no estimator or kernel.
+
+Each function cites the paper, theorem and equation it implements; see
+``docs/derivations.md`` and the module docstring of
+:mod:`skunlearn.accounting.pnsgd` for the derivation of the default bound.
+"""
+
+from .calibrate import CalibrationError, calibrate_noise, calibrate_steps
+from .langevin import published_langevin_rdp
+from .pnsgd import (
+    coupled_distance,
+    learning_rdp_coefficient,
+    max_step_size,
+    pabi_rdp_coefficient,
+    per_row_shift,
+    published_pnsgd_distance,
+    published_pnsgd_rdp,
+    step_contraction,
+    unlearning_rdp_coefficient,
+)
+from .post_processing import (
+    gaussian_hockey_stick,
+    gradient_clipping_rdp_coefficient,
+    gradient_clipping_rdp_coefficient_closed_form,
+    model_clipping_deltas,
+    model_clipping_steps,
+    output_perturbation_noise,
+)
+from .renyi import (
+    DEFAULT_ORDERS,
+    DPConversion,
+    OrderAtGridEdgeWarning,
+    gaussian_rdp_coefficient,
+    linear_rdp,
+    rdp_to_dp,
+)
+
+__all__ = [
+    "CalibrationError",
+    "DEFAULT_ORDERS",
+    "DPConversion",
+    "OrderAtGridEdgeWarning",
+    "calibrate_noise",
+    "calibrate_steps",
+    "coupled_distance",
+    "gaussian_hockey_stick",
+    "gaussian_rdp_coefficient",
+    "gradient_clipping_rdp_coefficient",
+    "gradient_clipping_rdp_coefficient_closed_form",
+    "learning_rdp_coefficient",
+    "linear_rdp",
+    "max_step_size",
+    "model_clipping_deltas",
+    "model_clipping_steps",
+    "output_perturbation_noise",
+    "pabi_rdp_coefficient",
+    "per_row_shift",
+    "published_langevin_rdp",
+    "published_pnsgd_distance",
+    "published_pnsgd_rdp",
+    "rdp_to_dp",
+    "step_contraction",
+    "unlearning_rdp_coefficient",
+]
