@@ -15,6 +15,8 @@ from .pnsgd import (
     per_row_shift,
     published_pnsgd_distance,
     published_pnsgd_rdp,
+    removal_rdp_coefficient,
+    single_removal_rdp_coefficient,
     step_contraction,
     unlearning_rdp_coefficient,
 )
@@ -59,6 +61,8 @@ __all__ = [
     "published_pnsgd_distance",
     "published_pnsgd_rdp",
     "rdp_to_dp",
+    "removal_rdp_coefficient",
+    "single_removal_rdp_coefficient",
     "step_contraction",
     "unlearning_rdp_coefficient",
 ]

@@ -96,6 +96,8 @@ __all__ = [
     "per_row_shift",
     "published_pnsgd_distance",
     "published_pnsgd_rdp",
+    "removal_rdp_coefficient",
+    "single_removal_rdp_coefficient",
     "step_contraction",
     "unlearning_rdp_coefficient",
 ]
@@ -565,3 +567,108 @@ def published_pnsgd_rdp(distance, step_size, noise_std, contraction, n_samples, 
         return (orders - 0.5) / (orders - 1.0) * 2.0 * orders * (eps1 + eps2)
 
     return curve
+
+
+def removal_rdp_coefficient(shift_steps, shifts, request_step, n_steps, contraction, step_noise_variance, diameter):
+    """The default unlearning certificate: the better of two valid PABI bounds.
+
+    math.md §3.2, module derivation: (a) the coupled distance ``Z`` of step 3
+    (capped at the diameter 2R) up to ``request_step``, the first step after
+    the last request, followed by the closed form of step 5 over the
+    ``n_steps − request_step`` identical steps since; (b) the exact PABI of
+    step 4 over the whole history (every step's noise counts, no cap). Both
+    bound the same Rényi divergence, so their minimum does too.
+
+    Parameters
+    ----------
+    shift_steps : array-like of int
+        Steps (0-based) at which a now-removed row was still in a batch.
+    shifts : float or array-like of float
+        The matching per-row shifts ``η M / b``.
+    request_step : int
+        Steps run before the unlearning phase of the last request began;
+        every shift lies before it.
+    n_steps : int
+        Steps run in all (``> request_step`` for (a) to apply).
+    contraction : float
+        c.
+    step_noise_variance : float
+        s² = 2ησ².
+    diameter : float
+        2R.
+
+    Returns
+    -------
+    float
+        ρ with ``ε_α ≤ α ρ``.
+
+    Examples
+    --------
+    A shift of 0.5 at step 0, then 4 identical steps with c = 1: the cap
+    does not bind and both bounds spread 0.5 over the 5 steps.
+
+    >>> removal_rdp_coefficient([0], 0.5, 1, 5, 1.0, 1.0, 10.0)
+    0.025
+    """
+    n_steps = _steps("n_steps", n_steps)
+    request_step = int(request_step)
+    if not 0 <= request_step <= n_steps:
+        raise ValueError(f"request_step must lie in [0, n_steps], got {request_step}")
+    steps = np.asarray(shift_steps, dtype=np.int64).ravel()
+    if steps.size and steps.max() >= request_step:
+        raise ValueError("every shift must come before request_step")
+    whole_history = pabi_rdp_coefficient(steps, shifts, n_steps, contraction, step_noise_variance)
+    if request_step == n_steps:
+        return whole_history
+    distance = coupled_distance(steps, shifts, request_step, contraction, diameter) if request_step else 0.0
+    after_request = unlearning_rdp_coefficient(distance, contraction, step_noise_variance, n_steps - request_step)
+    return min(whole_history, after_request)
+
+
+def single_removal_rdp_coefficient(
+    n_train_epochs, n_unlearn_epochs, n_batches, step_size, lipschitz, last_batch_size, contraction, noise_std,
+    diameter=np.inf,
+):
+    """Worst-case ρ of forgetting one row after T epochs with K unlearning epochs.
+
+    :func:`removal_rdp_coefficient` for a single removed row in the last batch
+    of every epoch, the slot with the largest shift and the least noise after
+    its last touch (the argument of :func:`learning_rdp_coefficient`). This is
+    what noise calibration targets: one request for one row.
+
+    Parameters
+    ----------
+    n_train_epochs, n_unlearn_epochs : int
+        T ≥ 1 and K ≥ 1.
+    n_batches : int
+        Batches per epoch.
+    step_size, lipschitz : float
+        η and M.
+    last_batch_size : int
+        Slot count of the last batch.
+    contraction : float
+        c.
+    noise_std : float
+        σ; the per-step noise variance is ``2 η σ²``.
+    diameter : float, default=inf
+        2R.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> single_removal_rdp_coefficient(1, 1, 1, 1.0, 1.0, 10, 1.0, 1.0)  # 0.1 over 2 steps
+    0.00125
+    """
+    n_train_epochs = _steps("n_train_epochs", n_train_epochs)
+    n_unlearn_epochs = _steps("n_unlearn_epochs", n_unlearn_epochs)
+    n_batches = _steps("n_batches", n_batches)
+    noise_std = _positive("noise_std", noise_std)
+    shift = per_row_shift(step_size, lipschitz, last_batch_size)
+    steps = np.arange(1, n_train_epochs + 1) * n_batches - 1
+    return removal_rdp_coefficient(
+        steps, shift, n_train_epochs * n_batches, (n_train_epochs + n_unlearn_epochs) * n_batches,
+        contraction, 2.0 * step_size * noise_std**2, diameter,
+    )

@@ -186,8 +186,8 @@ def model_clipping_deltas(epsilon, r, n_steps):
 
     Examples
     --------
-    >>> model_clipping_deltas(1.0, 2.0, 1).round(7)
-    array([0.5098617])
+    >>> model_clipping_deltas(1.0, 2.0, 1).round(7).tolist()
+    [0.5098617]
     """
     epsilon = float(epsilon)
     _check_positive(epsilon=epsilon, r=r)

@@ -214,3 +214,21 @@ def test_pabi_never_grows_with_more_noisy_steps(contraction, n_steps, extra, dat
     steps = data.draw(st.lists(st.integers(0, n_steps - 1), min_size=1, max_size=5))
     base = pabi_rdp_coefficient(steps, 0.2, n_steps, contraction, 1.0)
     assert pabi_rdp_coefficient(steps, 0.2, n_steps + extra, contraction, 1.0) <= base * (1 + 1e-12)
+
+
+def test_removal_bound_is_the_better_of_coupling_and_whole_history():
+    from skunlearn.accounting import removal_rdp_coefficient, single_removal_rdp_coefficient
+
+    steps, shift, c, var = np.array([2, 7]), 0.3, 0.9, 0.5
+    whole = pabi_rdp_coefficient(steps, shift, 20, c, var)
+    coupled = unlearning_rdp_coefficient(coupled_distance(steps, shift, 10, c, 1.0), c, var, 10)
+    assert removal_rdp_coefficient(steps, shift, 10, 20, c, var, 1.0) == pytest.approx(min(whole, coupled))
+    # A tight cap (small projection radius) makes the coupling bound win.
+    capped = removal_rdp_coefficient(steps, 5.0, 10, 20, c, var, diameter=0.01)
+    assert capped == pytest.approx(unlearning_rdp_coefficient(0.01 * c**2, c, var, 10))
+    # Worst-case single row: its shifts are in the last batch of every epoch.
+    single = single_removal_rdp_coefficient(3, 2, 4, 1.0, 1.0, 8, 0.95, 0.3)
+    explicit = removal_rdp_coefficient([3, 7, 11], 1.0 / 8, 12, 20, 0.95, 2 * 0.3**2, np.inf)
+    assert single == pytest.approx(explicit)
+    with pytest.raises(ValueError, match="before request_step"):
+        removal_rdp_coefficient([12], 0.1, 12, 20, 0.9, 1.0, 1.0)

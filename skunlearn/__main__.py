@@ -1,0 +1,124 @@
+"""Command line: ``python -m skunlearn demo`` and ``python -m skunlearn calibrate``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+
+import numpy as np
+
+from .accounting import (
+    CalibrationError,
+    calibrate_noise,
+    calibrate_steps,
+    linear_rdp,
+    max_step_size,
+    rdp_to_dp,
+    single_removal_rdp_coefficient,
+    step_contraction,
+)
+
+
+def _calibration_parser(subparsers):
+    parser = subparsers.add_parser(
+        "calibrate",
+        help="noise needed per unlearning-epoch budget, and epochs needed per noise",
+        description=(
+            "Privacy calculator for projected noisy SGD on a strongly convex loss (math.md §3.2): "
+            "one request forgetting one row after --train-epochs epochs, then K unlearning epochs."
+        ),
+    )
+    parser.add_argument("--epsilon", type=float, required=True, help="target epsilon")
+    parser.add_argument("--delta", type=float, default=None, help="target delta (default 1/n)")
+    parser.add_argument("--n-samples", type=int, required=True, help="rows trained on, n")
+    parser.add_argument("--batch-size", type=int, default=None, help="b (default: full batch)")
+    parser.add_argument("--l2", type=float, required=True, help="L2 penalty lambda (strong convexity)")
+    parser.add_argument("--smoothness", type=float, default=0.25, help="per-row smoothness L (0.25: binary logistic)")
+    parser.add_argument("--lipschitz", type=float, default=1.0, help="per-row gradient bound M")
+    parser.add_argument("--radius", type=float, default=math.inf, help="projection radius R (default: none)")
+    parser.add_argument("--step-size", type=float, default=None, help="eta (default: the largest allowed)")
+    parser.add_argument("--train-epochs", type=int, default=10, help="T")
+    parser.add_argument("--unlearn-epochs", type=int, nargs="+", default=[1, 2, 5, 10, 20], help="budgets K")
+    parser.add_argument("--noise", type=float, nargs="*", default=[], help="noise values sigma for the reverse table")
+    parser.add_argument("--conversion", choices=("tight", "classic"), default="tight")
+    return parser
+
+
+def _calibrate(args) -> int:
+    n = args.n_samples
+    batch_size = n if args.batch_size is None else args.batch_size
+    if not 1 <= batch_size <= n:
+        raise SystemExit(f"--batch-size must lie in [1, {n}], got {batch_size}")
+    delta = 1.0 / n if args.delta is None else args.delta
+    step_size = args.step_size or max_step_size(args.smoothness, args.l2)
+    contraction = step_contraction(step_size, args.smoothness, args.l2)
+    n_batches = math.ceil(n / batch_size)
+    last_batch = n - (n_batches - 1) * batch_size
+
+    def epsilon(noise, epochs):
+        rho = single_removal_rdp_coefficient(
+            args.train_epochs, epochs, n_batches, step_size, args.lipschitz, last_batch, contraction, noise,
+            2 * args.radius,
+        )
+        return rdp_to_dp(linear_rdp(rho), delta, conversion=args.conversion, warn_at_edge=False).epsilon
+
+    print(f"target (epsilon, delta) = ({args.epsilon:g}, {delta:.3g}); n={n}, b={batch_size}, "
+          f"lambda={args.l2:g}, L={args.smoothness:g}, M={args.lipschitz:g}, R={args.radius:g}")
+    print(f"step size eta={step_size:.6g}, contraction c={contraction:.6g}, {n_batches} steps per epoch, "
+          f"{args.train_epochs} training epochs; noise per step sqrt(2 eta) sigma")
+    print()
+    print(f"{'unlearn epochs':>15} {'noise sigma':>14} {'epsilon':>10}")
+    for epochs in args.unlearn_epochs:
+        noise = calibrate_noise(lambda s, k=epochs: epsilon(s, k), args.epsilon)
+        print(f"{epochs:>15d} {noise:>14.6g} {epsilon(noise, epochs):>10.5g}")
+    if args.noise:
+        print()
+        print(f"{'noise sigma':>14} {'unlearn epochs':>15} {'epsilon':>10}")
+        for noise in args.noise:
+            try:
+                epochs = calibrate_steps(lambda k, s=noise: epsilon(s, k), args.epsilon, max_steps=10**5)
+                print(f"{noise:>14.6g} {epochs:>15d} {epsilon(noise, epochs):>10.5g}")
+            except CalibrationError:
+                print(f"{noise:>14.6g} {'> 1e5':>15} {'':>10}")
+    return 0
+
+
+def _demo(args) -> int:
+    from sklearn.datasets import load_breast_cancer
+
+    X, _ = load_breast_cancer(return_X_y=True)
+    n = X.shape[0]
+    print(f"skunlearn demo on load_breast_cancer ({n} rows, {X.shape[1]} features)")
+    print("Noise needed to forget one row at (epsilon, delta) = (1, 1/n), binary logistic loss, lambda = 1e-2:")
+    start = time.perf_counter()
+    status = _calibrate(
+        argparse.Namespace(
+            epsilon=1.0, delta=None, n_samples=n, batch_size=64, l2=1e-2, smoothness=0.25, lipschitz=1.0,
+            radius=math.inf, step_size=None, train_epochs=10, unlearn_epochs=[1, 2, 5, 10], noise=[],
+            conversion="tight",
+        )
+    )
+    print(f"\ncalibrated in {time.perf_counter() - start:.2f} s")
+    return status
+
+
+def main(argv=None) -> int:
+    """Entry point of ``python -m skunlearn``."""
+    parser = argparse.ArgumentParser(prog="python -m skunlearn", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    demo = subparsers.add_parser("demo", help="fit, unlearn and certify on a dataset scikit-learn ships")
+    demo.set_defaults(handler=_demo)
+    _calibration_parser(subparsers).set_defaults(handler=_calibrate)
+    args = parser.parse_args(argv)
+    np.set_printoptions(precision=4)
+    try:
+        return args.handler(args)
+    except (ValueError, CalibrationError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,67 @@
+import dataclasses
+import json
+import math
+
+import pytest
+
+from skunlearn import UnlearningCertificate
+
+
+def make(**overrides):
+    fields = dict(
+        epsilon=0.7, delta=1e-5, target_epsilon=1.0, target_delta=1e-5, order=14.5, renyi_divergence=0.2,
+        method="pnsgd-coupled", reference="Chien et al. 2024, math.md §3.2", neighbouring="removal (slot kept)",
+        noise=0.05, steps=120, rows_forgotten=3, requests=2,
+        constants={"L": 0.25, "m": 0.01, "n": 569},
+        history=({"request": 1, "rows": 2, "epsilon": 0.9}, {"request": 2, "rows": 1, "epsilon": 0.7}),
+    )
+    fields.update(overrides)
+    return UnlearningCertificate(**fields)
+
+
+def test_json_round_trip():
+    cert = make()
+    text = json.dumps(cert.to_dict())
+    assert UnlearningCertificate.from_dict(json.loads(text)) == cert
+    assert UnlearningCertificate.from_json(cert.to_json()) == cert
+
+
+def test_json_round_trip_with_infinite_epsilon_and_no_order():
+    cert = make(epsilon=math.inf, order=None, renyi_divergence=None)
+    back = UnlearningCertificate.from_json(cert.to_json())
+    assert back == cert and not back.satisfied
+
+
+def test_is_immutable_including_nested_constants():
+    cert = make()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cert.epsilon = 0.0
+    with pytest.raises(TypeError):
+        cert.constants["L"] = 1.0
+    with pytest.raises(TypeError):
+        cert.history[0]["rows"] = 5
+
+
+def test_satisfied_compares_both_epsilon_and_delta():
+    assert make().satisfied
+    assert not make(epsilon=1.01).satisfied
+    assert not make(delta=2e-5).satisfied
+
+
+def test_str_is_one_line_summary():
+    text = str(make())
+    assert "\n" not in text
+    assert "0.7" in text and "satisfied" in text and "3 rows in 2 requests" in text
+    assert "NOT satisfied" in str(make(epsilon=3.0))
+
+
+def test_html_repr_escapes_and_lists_constants():
+    page = make(method="<b>x</b>")._repr_html_()
+    assert "&lt;b&gt;" in page and "constant L" in page
+
+
+def test_from_dict_rejects_unknown_fields():
+    data = make().to_dict()
+    data["bogus"] = 1
+    with pytest.raises(ValueError, match="bogus"):
+        UnlearningCertificate.from_dict(data)
