@@ -1,0 +1,55 @@
+"""Compute backends: one module per device, the same small interface.
+
+A backend runs epochs of the noisy update on arrays it is given and returns the
+new parameters; validation, bookkeeping and certificates stay in the
+estimators. Modules are imported on first use, so ``import skunlearn`` loads
+neither numba kernels nor cupy.
+
+Interface (``linear`` models)::
+
+    run_logistic_epochs(params, X, y, weight, batch_bounds, config, rng, n_epochs) -> params
+
+``X`` holds the rows in cyclic slot order (a removed row is a zero row of
+weight 0), batch j is ``X[batch_bounds[j]:batch_bounds[j + 1]]``, ``config``
+is a :class:`KernelConfig`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+__all__ = ["BINARY_LOGISTIC", "SOFTMAX", "KernelConfig", "get_backend"]
+
+#: Loss codes: integers, because a jitted function passed as an argument defeats numba's cache.
+BINARY_LOGISTIC = 0
+SOFTMAX = 1
+
+_MODULES = {"cpu": "skunlearn._backends.numba_cpu"}
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """Scalar settings of the noisy update, unpacked into the kernel in one place.
+
+    Each step is ``θ ← Π_R((1 − η λ) θ − (η / b_j) Σ_{i ∈ B_j} w_i ∇ℓ_i(θ) + noise_scale · ξ)``
+    with ``noise_scale = sqrt(2 η) σ`` and ``b_j`` the slot count of batch j.
+    """
+
+    loss: int
+    step_size: float
+    l2: float
+    noise_scale: float
+    radius: float
+
+    def as_args(self):
+        return (self.loss, self.step_size, self.l2, self.noise_scale, self.radius)
+
+
+def get_backend(device):
+    """The backend module for ``device`` (``"cpu"``), imported on first use."""
+    try:
+        name = _MODULES[device]
+    except KeyError:
+        raise ValueError(f"device must be one of {sorted(_MODULES)}, got {device!r}") from None
+    return importlib.import_module(name)

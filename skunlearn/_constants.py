@@ -1,0 +1,108 @@
+"""Problem constants from the data and the parameters: pure numpy.
+
+Logistic regression with rows scaled to ``‖x̃‖ ≤ D`` (``x̃`` = features plus an
+intercept column of ones, scaled down when longer than D):
+
+* binary: ``ℓ(θ) = log(1 + e^{θ·x̃}) − y θ·x̃``, gradient ``(σ(θ·x̃) − y) x̃`` with
+  norm ≤ D (so M = D), Hessian ``σ'(θ·x̃) x̃ x̃ᵀ`` with ``σ' ≤ 1/4`` (L = D²/4);
+* softmax over K classes, ``θ`` a K × d matrix: gradient ``(p − e_y) ⊗ x̃`` with
+  ``‖p − e_y‖² ≤ 2 (1 − p_y)² ≤ 2`` (M = √2 D), Hessian
+  ``(diag p − p pᵀ) ⊗ x̃ x̃ᵀ`` with ``λ_max(diag p − p pᵀ) ≤ 1/2`` (L = D²/2).
+
+With the L2 penalty λ the objective is λ-strongly convex, and its minimiser
+satisfies ``λ θ* = −∇f(θ*)``, so ``‖θ*‖ ≤ M/λ``: projecting on that ball never
+moves the optimum, the default radius.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["LogisticConstants", "cyclic_batch_bounds", "logistic_constants", "scale_rows"]
+
+
+@dataclass(frozen=True)
+class LogisticConstants:
+    """Constants of the per-row logistic loss on rows of norm ≤ ``data_norm``."""
+
+    lipschitz: float
+    smoothness: float
+    strong_convexity: float
+    data_norm: float
+
+    def default_radius(self):
+        """``M / λ``, a ball that holds the regularised minimiser."""
+        return self.lipschitz / self.strong_convexity
+
+
+def logistic_constants(n_classes, data_norm, l2):
+    """Constants M, L, λ for binary (``n_classes == 2``) or softmax loss.
+
+    Examples
+    --------
+    >>> logistic_constants(2, 1.0, 0.01).smoothness
+    0.25
+    >>> round(logistic_constants(3, 1.0, 0.01).lipschitz, 4)
+    1.4142
+    """
+    if n_classes == 2:
+        return LogisticConstants(data_norm, data_norm**2 / 4.0, l2, data_norm)
+    return LogisticConstants(math.sqrt(2.0) * data_norm, data_norm**2 / 2.0, l2, data_norm)
+
+
+def scale_rows(X, data_norm, out=None):
+    """Append an intercept column of ones and scale rows longer than ``data_norm`` down to it.
+
+    Row-wise, so it is the same map at fit and predict time and keeps the
+    certificate (it depends on no other row).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    data_norm : float
+    out : ndarray of shape (n, d + 1), optional
+        Written in place when given.
+
+    Returns
+    -------
+    ndarray of shape (n, d + 1), same dtype as X.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scale_rows(np.array([[3.0, 0.0], [0.0, 0.0]]), 1.0).round(4)
+    array([[0.9487, 0.    , 0.3162],
+           [0.    , 0.    , 1.    ]])
+    """
+    n, d = X.shape
+    if out is None:
+        out = np.empty((n, d + 1), dtype=X.dtype)
+    out[:, :d] = X
+    out[:, d] = 1.0
+    norms = np.sqrt(np.einsum("ij,ij->i", out, out, dtype=np.float64))
+    # Shrink by a few ulps so rounding in X's dtype cannot push a row past data_norm.
+    factors = np.minimum(1.0, data_norm / norms * (1.0 - 4 * np.finfo(out.dtype).eps))
+    out *= factors.astype(out.dtype)[:, None]
+    return out
+
+
+def cyclic_batch_bounds(n_slots, batch_size):
+    """Boundaries of the ``ceil(n / b)`` cyclic batches, sizes differing by at most one.
+
+    Evenly split (as :func:`numpy.array_split` does) so that no batch is tiny:
+    a row's shift is ``η M / b_j``, so a last batch of 3 rows would set the
+    noise for everyone. Larger batches come first, so the last batch is both
+    the latest and the smallest: the worst slot of the certificate.
+
+    Examples
+    --------
+    >>> cyclic_batch_bounds(10, 4).tolist()
+    [0, 4, 7, 10]
+    """
+    n_batches = -(-int(n_slots) // int(batch_size))
+    sizes = np.full(n_batches, n_slots // n_batches, dtype=np.int64)
+    sizes[: n_slots % n_batches] += 1
+    return np.concatenate([[0], np.cumsum(sizes)])

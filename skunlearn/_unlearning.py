@@ -1,0 +1,417 @@
+"""What the estimators share: forget requests, the ledger of what was forgotten,
+the unlearn / partial_unlearn orchestration and the certificate updates.
+
+Every request follows "validate everything, then commit": the request is
+parsed, the new ledger and the fine-tuned parameters are computed on copies,
+and only then is the estimator's state replaced, so a failed request leaves the
+model, its retained rows and its certificate exactly as they were.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from numbers import Integral
+
+import numpy as np
+
+from . import accounting
+from ._constants import cyclic_batch_bounds
+from ._validation import check_is_fitted
+from .certificate import UnlearningCertificate
+
+__all__ = ["StronglyConvexLedger", "UnlearningMixin", "parse_forget_request"]
+
+
+def parse_forget_request(indices, n_samples, removed, *, required=True):
+    """Validate a forget request and return the original row ids it names.
+
+    Parameters
+    ----------
+    indices : array-like of int, boolean mask of length ``n_samples``, int, or None
+        Positions in the ``X`` given to ``fit``.
+    n_samples : int
+        Rows given to ``fit``.
+    removed : ndarray of bool, shape (n_samples,)
+        Rows already forgotten.
+    required : bool, default=True
+        Whether ``None`` is an error (``unlearn``) or an empty request
+        (``partial_unlearn``).
+
+    Returns
+    -------
+    ndarray of int64
+        Sorted row ids; empty for an empty request.
+
+    Raises
+    ------
+    ValueError, TypeError
+        With a message naming the problem.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> parse_forget_request([4, 1], 6, np.zeros(6, bool)).tolist()
+    [1, 4]
+    >>> parse_forget_request(np.array([0, 1, 0, 0, 0, 1], bool), 6, np.zeros(6, bool)).tolist()
+    [1, 5]
+    """
+    if indices is None:
+        if required:
+            raise TypeError("indices is required: the training-row positions (or a boolean mask) to forget")
+        return np.empty(0, dtype=np.int64)
+    if hasattr(indices, "toarray") or hasattr(indices, "tocsr"):
+        raise TypeError("indices must be a dense array-like of row positions or a boolean mask, not a sparse matrix")
+    array = np.asarray(indices)
+    if array.dtype == object:
+        raise TypeError(f"indices must be integers or a boolean mask, got an array of dtype object: {indices!r}")
+    if array.ndim == 0:
+        array = array.reshape(1)
+    if array.ndim != 1:
+        raise ValueError(f"indices must be one-dimensional, got shape {array.shape}")
+    if array.dtype == bool:
+        if array.shape[0] != n_samples:
+            raise ValueError(f"a boolean mask must have length n_samples={n_samples}, got {array.shape[0]}")
+        ids = np.flatnonzero(array).astype(np.int64)
+    elif array.size == 0:
+        ids = np.empty(0, dtype=np.int64)
+    elif np.issubdtype(array.dtype, np.integer):
+        ids = array.astype(np.int64)
+    else:
+        raise TypeError(f"indices must be integers or a boolean mask, got dtype {array.dtype}")
+    if ids.size == 0:
+        return ids
+    if ids.min() < 0:
+        raise ValueError(f"indices must be >= 0 (positions in the X given to fit), got {int(ids.min())}")
+    if ids.max() >= n_samples:
+        raise ValueError(f"index {int(ids.max())} is out of range for {n_samples} training rows")
+    unique, counts = np.unique(ids, return_counts=True)
+    if np.any(counts > 1):
+        raise ValueError(f"indices repeat within the request: {unique[counts > 1][:10].tolist()}")
+    already = unique[removed[unique]]
+    if already.size:
+        raise ValueError(f"rows already forgotten: {already[:10].tolist()}")
+    if np.count_nonzero(removed) + unique.size >= n_samples:
+        raise ValueError("the request would forget every training row; refit on new data instead")
+    return unique
+
+
+@dataclasses.dataclass(frozen=True)
+class StronglyConvexLedger:
+    """Accounting state of projected noisy SGD on a strongly convex loss (math.md §3).
+
+    Immutable: every change returns a new ledger, so a failed request cannot
+    leave a half-updated one behind. ``bound="coupled"`` is the default bound
+    derived in :mod:`skunlearn.accounting.pnsgd`; ``bound="published"`` is the
+    [PNSGD] form, which assumes the learning chain converged and treats a
+    deletion as a replacement (for comparison with the paper only).
+    """
+
+    step_size: float
+    lipschitz: float
+    smoothness: float
+    strong_convexity: float
+    radius: float
+    noise_std: float
+    n_slots: int
+    batch_size: int
+    train_epochs: int
+    target_epsilon: float
+    target_delta: float
+    bound: str = "coupled"
+    steps_run: int = 0
+    last_request_step: int = 0
+    removed_slots: tuple = ()
+    removed_at: tuple = ()
+    published_distance: float = 0.0
+    history: tuple = ()
+
+    # Derived quantities ------------------------------------------------------------
+
+    @property
+    def contraction(self):
+        return accounting.step_contraction(self.step_size, self.smoothness, self.strong_convexity)
+
+    @property
+    def batch_bounds(self):
+        return cyclic_batch_bounds(self.n_slots, self.batch_size)
+
+    @property
+    def n_batches(self):
+        return math.ceil(self.n_slots / self.batch_size)
+
+    @property
+    def last_batch_size(self):
+        bounds = self.batch_bounds
+        return int(bounds[-1] - bounds[-2])
+
+    # Rényi bounds ------------------------------------------------------------------
+
+    def _removal_events(self):
+        """Steps at which each removed row was still in a batch, with its shift η M / b_j."""
+        bounds = self.batch_bounds
+        period = bounds.size - 1
+        steps, shifts = [], []
+        for slot, removed_at in zip(self.removed_slots, self.removed_at):
+            batch = int(np.searchsorted(bounds, slot, side="right")) - 1
+            active = np.arange(batch, removed_at, period, dtype=np.int64)
+            steps.append(active)
+            shifts.append(np.full(active.size, self.step_size * self.lipschitz / (bounds[batch + 1] - bounds[batch])))
+        if not steps:
+            return np.empty(0, np.int64), np.empty(0)
+        return np.concatenate(steps), np.concatenate(shifts)
+
+    def rdp_coefficient(self):
+        """ρ of the current state: ``ε_α ≤ α ρ`` against retraining without the removed rows."""
+        if not self.removed_slots:
+            return 0.0
+        if self.noise_std == 0:
+            return math.inf
+        contraction = self.contraction
+        if self.bound == "published":
+            epochs_since = (self.steps_run - self.last_request_step) / self.n_batches
+            curve = accounting.published_pnsgd_rdp(
+                self.published_distance, self.step_size, self.noise_std, contraction, self.n_slots,
+                self.batch_size, epochs_since,
+            )
+            return float(curve(1.0))
+        steps, shifts = self._removal_events()
+        if self.steps_run == self.last_request_step:
+            # No step since the request yet: only the whole-history bound applies.
+            return accounting.pabi_rdp_coefficient(
+                steps, shifts, self.steps_run, contraction, 2.0 * self.step_size * self.noise_std**2
+            )
+        return accounting.removal_rdp_coefficient(
+            steps, shifts, self.last_request_step, self.steps_run, contraction,
+            2.0 * self.step_size * self.noise_std**2, 2.0 * self.radius,
+        )
+
+    def learning_rdp_coefficient(self):
+        """ρ of the training itself against datasets differing in one row ([FMTT] Thm 22)."""
+        if self.noise_std == 0:
+            return math.inf
+        return accounting.learning_rdp_coefficient(
+            self.train_epochs, self.n_batches, self.step_size, self.lipschitz, self.last_batch_size,
+            self.contraction, self.noise_std,
+        )
+
+    def epsilon(self):
+        """(ε, order) of the current state at the target δ."""
+        rho = self.rdp_coefficient()
+        return _to_dp(rho, self.target_delta)
+
+    # Transitions -------------------------------------------------------------------
+
+    def with_removed(self, slots):
+        """A ledger with a new request for ``slots``, registered at the current step."""
+        slots = tuple(int(s) for s in slots)
+        distance = self.published_distance
+        if self.bound == "published" and slots:
+            epochs_since = (self.steps_run - self.last_request_step) / self.n_batches
+            distance = accounting.published_pnsgd_distance(
+                self.step_size, self.lipschitz, self.batch_size, self.n_slots, self.contraction
+            ) * len(slots) + distance * self.contraction ** (epochs_since * self.n_slots / self.batch_size)
+        return dataclasses.replace(
+            self,
+            removed_slots=self.removed_slots + slots,
+            removed_at=self.removed_at + (self.steps_run,) * len(slots),
+            last_request_step=self.steps_run if slots else self.last_request_step,
+            published_distance=distance,
+        )
+
+    def advanced(self, epochs):
+        """The ledger after ``epochs`` more noisy epochs."""
+        return dataclasses.replace(self, steps_run=self.steps_run + int(epochs) * self.n_batches)
+
+    def epochs_to_target(self, max_epochs, minimum):
+        """Fewest epochs (≥ ``minimum``) that meet the target, or None past ``max_epochs``."""
+        def epsilon_after(epochs):
+            return self.advanced(epochs).epsilon()[0]
+
+        if epsilon_after(minimum) <= self.target_epsilon:
+            return minimum
+        if max_epochs <= minimum or epsilon_after(max_epochs) > self.target_epsilon:
+            return None
+        return accounting.calibrate_steps(
+            epsilon_after, self.target_epsilon, max_steps=max_epochs, min_steps=max(minimum, 1)
+        )
+
+    def calibrated_noise(self, unlearning_epochs):
+        """Smallest σ with which forgetting one row after training costs ``unlearning_epochs`` epochs.
+
+        The probe row sits in the last batch, the worst slot (see
+        :func:`skunlearn.accounting.single_removal_rdp_coefficient`).
+        """
+        probe = self.advanced(self.train_epochs).with_removed([self.n_slots - 1])
+
+        def epsilon_at(noise):
+            return dataclasses.replace(probe, noise_std=noise).advanced(unlearning_epochs).epsilon()[0]
+
+        return accounting.calibrate_noise(epsilon_at, self.target_epsilon)
+
+    # Certificates ------------------------------------------------------------------
+
+    def constants(self):
+        return {
+            "L": self.smoothness, "m": self.strong_convexity, "M": self.lipschitz, "R": self.radius,
+            "eta": self.step_size, "b": self.batch_size, "n": self.n_slots, "c": self.contraction,
+            "T": self.train_epochs, "bound": self.bound,
+        }
+
+    def learning_certificate(self):
+        """The (ε, δ)-DP guarantee of the noisy training itself."""
+        rho = self.learning_rdp_coefficient()
+        epsilon, order = _to_dp(rho, self.target_delta)
+        return UnlearningCertificate(
+            epsilon=epsilon, delta=self.target_delta, target_epsilon=self.target_epsilon,
+            target_delta=self.target_delta, order=order, renyi_divergence=None if order is None else order * rho,
+            method="pnsgd-learning-dp",
+            reference="Feldman et al. 2018 Thm 22 (privacy amplification by iteration); skunlearn.accounting.pnsgd",
+            neighbouring="add/remove one row (its batch slot kept, zero gradient)",
+            noise=self.noise_std, steps=self.steps_run, rows_forgotten=0, requests=0,
+            constants=self.constants(), history=(),
+        )
+
+    def unlearning_certificate(self, history):
+        """The (ε, δ)-unlearning guarantee of the current state."""
+        epsilon, order = self.epsilon()
+        published = self.bound == "published"
+        return UnlearningCertificate(
+            epsilon=epsilon, delta=self.target_delta, target_epsilon=self.target_epsilon,
+            target_delta=self.target_delta, order=order,
+            renyi_divergence=None if order is None else order * self.rdp_coefficient(),
+            method="pnsgd-published" if published else "pnsgd-coupled",
+            reference=(
+                "Chien et al. 2024 (PNSGD) Thm 3.2/Cor 3.7; assumes convergence" if published else
+                "Chien et al. 2024 (PNSGD) with Feldman et al. 2018 Thm 22; derivation in skunlearn.accounting.pnsgd"
+            ),
+            neighbouring=(
+                "replacement (published form)" if published else
+                "removal: retraining on the retained rows, same initial point, batch slots and epochs"
+            ),
+            noise=self.noise_std, steps=self.steps_run - self.last_request_step,
+            rows_forgotten=len(self.removed_slots), requests=len(history),
+            constants=self.constants(), history=history,
+        )
+
+
+def _to_dp(rho, delta):
+    if math.isinf(rho):
+        return math.inf, None
+    if rho == 0.0:
+        return 0.0, None
+    result = accounting.rdp_to_dp(accounting.linear_rdp(rho), delta, warn_at_edge=False)
+    return result.epsilon, result.order
+
+
+class UnlearningMixin:
+    """``unlearn`` and ``partial_unlearn`` over an estimator's noisy fine-tuning.
+
+    The estimator provides, once fitted: ``_ledger`` (with ``with_removed``,
+    ``advanced``, ``epochs_to_target`` and ``unlearning_certificate``),
+    ``_removed_mask`` (bool per training row), ``_slot_of`` (training row ->
+    slot), ``_weight`` (per slot), ``_noise_rng``, ``_params``,
+    ``_finetune(params, weight, epochs)`` and ``_purge_slots(slots)``.
+    """
+
+    #: Give up (and change nothing) when the target needs more unlearning epochs.
+    max_unlearning_epochs = 10_000
+
+    def unlearn(self, indices):
+        """Forget training rows and fine-tune until the certificate meets the target.
+
+        Parameters
+        ----------
+        indices : array-like of int or boolean mask of shape (n_samples,)
+            Positions in the ``X`` given to ``fit``; they stay valid across
+            requests. An empty request changes nothing.
+
+        Returns
+        -------
+        self
+            Fitted estimator with an updated ``certificate_``.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For an index out of range, negative, non-integer, repeated or
+            already forgotten, a mask of the wrong length, a request that would
+            forget every row, or a target out of reach; the estimator is left
+            exactly as it was.
+        """
+        return self._process_request(indices, max_epochs=None, required=True)
+
+    def partial_unlearn(self, indices=None, *, max_epochs=1):
+        """Register rows to forget (if given) and run at most ``max_epochs`` noisy epochs.
+
+        The anytime form of :meth:`unlearn`: ``certificate_`` is updated and may
+        not meet the target yet (``certificate_.satisfied is False``); further
+        calls drive ε down. Stops early once the target is met.
+
+        Parameters
+        ----------
+        indices : array-like of int, boolean mask, or None
+            Rows to forget now; None only continues fine-tuning.
+        max_epochs : int, default=1
+            Most noisy epochs to run in this call (≥ 0).
+
+        Returns
+        -------
+        self
+        """
+        if isinstance(max_epochs, bool) or not isinstance(max_epochs, Integral) or max_epochs < 0:
+            raise ValueError(f"max_epochs must be an integer >= 0, got {max_epochs!r}")
+        return self._process_request(indices, max_epochs=int(max_epochs), required=False)
+
+    def _process_request(self, indices, max_epochs, required):
+        check_is_fitted(self, "certificate_")
+        new_ids = parse_forget_request(indices, self._removed_mask.size, self._removed_mask, required=required)
+        if new_ids.size == 0 and max_epochs is None:
+            return self
+        new_slots = self._slot_of[new_ids]
+        ledger = self._ledger.with_removed(new_slots) if new_ids.size else self._ledger
+        minimum = 1 if new_ids.size else 0
+        limit = self.max_unlearning_epochs if max_epochs is None else max_epochs
+        epochs = ledger.epochs_to_target(limit, min(minimum, limit))
+        if epochs is None:
+            if max_epochs is None:
+                raise ValueError(
+                    f"epsilon={ledger.target_epsilon:g} is out of reach within {limit} unlearning epochs at "
+                    f"noise {ledger.noise_std:g}; nothing was changed (raise the noise or the target)"
+                )
+            epochs = max_epochs
+
+        weight = self._weight.copy()
+        weight[new_slots] = 0
+        rng_state = self._noise_rng.bit_generator.state
+        try:
+            params = self._finetune(np.array(self._params, copy=True), weight, epochs)
+        except BaseException:
+            self._noise_rng.bit_generator.state = rng_state
+            raise
+        ledger = ledger.advanced(epochs)
+        history = self.certificate_.history if self.certificate_.requests else ()
+        if new_ids.size:
+            history = history + ({"rows": int(new_ids.size), "epochs": int(epochs)},)
+        elif history:
+            last = dict(history[-1])
+            last["epochs"] = last["epochs"] + int(epochs)
+            history = history[:-1] + (last,)
+        history = tuple(
+            dict(entry, epsilon=ledger.epsilon()[0]) if i == len(history) - 1 else entry
+            for i, entry in enumerate(history)
+        )
+        certificate = ledger.unlearning_certificate(history)
+
+        # Commit: nothing below can fail on valid state.
+        self._purge_slots(new_slots)
+        self._weight = weight
+        self._params = params
+        self._ledger = ledger
+        self._removed_mask = self._removed_mask.copy()
+        self._removed_mask[new_ids] = True
+        self.removed_indices_ = np.flatnonzero(self._removed_mask)
+        self.n_retained_ = int(self._removed_mask.size - self.removed_indices_.size)
+        self.certificate_ = certificate
+        self._publish_params()
+        return self

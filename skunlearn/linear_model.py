@@ -1,0 +1,362 @@
+"""NoisyLogisticRegression: L2-regularised logistic regression that forgets rows with a certificate."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy.special import expit, log_expit, log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+
+from . import accounting
+from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, get_backend
+from ._constants import cyclic_batch_bounds, logistic_constants, scale_rows
+from ._unlearning import StronglyConvexLedger, UnlearningMixin
+from ._validation import (
+    Integral,
+    Interval,
+    Real,
+    StrOptions,
+    check_classification_targets,
+    check_is_fitted,
+    fit_context,
+    validate_data,
+)
+
+__all__ = ["NoisyLogisticRegression"]
+
+_COPY_CHUNK_ROWS = 8192
+
+
+class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
+    """Logistic regression trained by projected noisy SGD, with certified unlearning.
+
+    Binary (sigmoid) and multinomial (softmax) L2-regularised logistic
+    regression with intercept. Training runs ``max_iter`` epochs of projected
+    noisy SGD over a cyclic mini-batch order drawn once from ``random_state``::
+
+        θ ← Π_R( (1 − ηλ) θ − η ∇F_B(θ) + sqrt(2η) σ ξ ),  ξ ~ N(0, I)
+
+    Each row, with an intercept column of ones appended, is scaled down to norm
+    ``data_norm`` when longer (a row-wise map, applied at predict time too), so
+    the loss is convex, smooth and Lipschitz with constants the estimator knows.
+    :meth:`unlearn` forgets rows and runs noisy epochs on the retained rows until
+    the unlearning certificate (math.md §3.2) meets ``(epsilon, delta)``.
+
+    Parameters
+    ----------
+    epsilon : float, default=1.0
+        Target ε of the unlearning certificate.
+    delta : float or None, default=None
+        Target δ; None means ``1 / n_samples``.
+    alpha : float, default=1e-3
+        L2 penalty λ > 0 (the strong convexity the certificate relies on).
+    batch_size : int or None, default=128
+        Mini-batch size (clipped to ``n_samples``); None runs full-batch noisy
+        gradient descent (the Langevin case).
+    max_iter : int, default=20
+        Training epochs.
+    learning_rate_init : float or None, default=None
+        Step size η; None uses the largest the theory allows, ``2 / (L + 2λ)``.
+        Larger values are refused.
+    noise : float or None, default=None
+        Noise σ (per-step noise ``sqrt(2η) σ``). None calibrates the smallest σ
+        with which forgetting one row costs ``unlearning_epochs`` epochs. 0
+        trains without noise and certifies nothing (ε = inf).
+    unlearning_epochs : int, default=1
+        The epoch budget per single-row request that the noise is calibrated for.
+    data_norm : float, default=1.0
+        Rows (intercept column included) are scaled down to this norm.
+    radius : float or None, default=None
+        Projection radius R; None uses ``M / λ``, a ball that holds the
+        regularised optimum.
+    bound : {"coupled", "published"}, default="coupled"
+        ``"coupled"``: the default bound derived in
+        :mod:`skunlearn.accounting.pnsgd` (no convergence assumption).
+        ``"published"``: the form published by Chien et al., which assumes the
+        training converged; for comparison with the paper only.
+    device : {"cpu"}, default="cpu"
+        Where the kernels run.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the batch order and the noise; the same value gives the same
+        model after ``fit`` and after each request.
+    verbose : int, default=0
+        Print epoch progress when > 0.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        ``decision_function(x) = s(x) (coef_ · x + intercept_)`` with
+        ``s(x) = min(1, data_norm / ‖(x, 1)‖)``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` has string column names.
+    n_iter_ : int
+        Training epochs run.
+    step_size_ : float
+    noise_ : float
+        The σ used (calibrated or given).
+    radius_ : float
+    delta_ : float
+    certificate_ : UnlearningCertificate
+        After ``fit``: the DP guarantee of the noisy training; after each
+        request: the unlearning guarantee.
+    removed_indices_ : ndarray of int
+        Training rows forgotten so far.
+    n_retained_ : int
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : the same objective, solved without noise.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skunlearn import NoisyLogisticRegression
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> model = NoisyLogisticRegression(alpha=1e-2, random_state=0).fit(X, y)
+    >>> model.score(X, y) > 0.9
+    True
+    >>> model.unlearn([0, 5, 7]).certificate_.satisfied
+    True
+    >>> model.removed_indices_.tolist()
+    [0, 5, 7]
+    """
+
+    _parameter_constraints = {
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "delta": [Interval(Real, 0, 1, closed="neither"), None],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither"), None],
+        "noise": [Interval(Real, 0, None, closed="left"), None],
+        "unlearning_epochs": [Interval(Integral, 1, None, closed="left")],
+        "data_norm": [Interval(Real, 0, None, closed="neither")],
+        "radius": [Interval(Real, 0, None, closed="neither"), None],
+        "bound": [StrOptions({"coupled", "published"})],
+        "device": [StrOptions({"cpu"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        epsilon=1.0,
+        delta=None,
+        alpha=1e-3,
+        batch_size=128,
+        max_iter=20,
+        learning_rate_init=None,
+        noise=None,
+        unlearning_epochs=1,
+        data_norm=1.0,
+        radius=None,
+        bound="coupled",
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.epsilon = epsilon
+        self.delta = delta
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.noise = noise
+        self.unlearning_epochs = unlearning_epochs
+        self.data_norm = data_norm
+        self.radius = radius
+        self.bound = bound
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @fit_context
+    def fit(self, X, y):
+        """Train on ``(X, y)`` with projected noisy SGD.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Dense, finite; float32 stays float32.
+        y : array-like of shape (n_samples,)
+            Class labels (any hashable type, at least two classes).
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C")
+        check_classification_targets(y)
+        self.classes_, y_codes = np.unique(y, return_inverse=True)
+        n_classes = self.classes_.size
+        if n_classes < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the data contains only one "
+                f"class: {self.classes_[0]!r}"
+            )
+        n_samples, n_features = X.shape
+        constants = logistic_constants(n_classes, float(self.data_norm), float(self.alpha))
+        step_limit = accounting.max_step_size(constants.smoothness, constants.strong_convexity)
+        step_size = step_limit if self.learning_rate_init is None else float(self.learning_rate_init)
+        if step_size > step_limit:
+            raise ValueError(
+                f"learning_rate_init={step_size:g} exceeds 2/(L + 2*alpha)={step_limit:g}, the largest step "
+                "for which the certificate holds"
+            )
+        batch_size = n_samples if self.batch_size is None else min(int(self.batch_size), n_samples)
+        delta = 1.0 / n_samples if self.delta is None else float(self.delta)
+        radius = constants.default_radius() if self.radius is None else float(self.radius)
+
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        order_rng, self._noise_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+        order = order_rng.permutation(n_samples)
+        self._slot_of = np.empty(n_samples, dtype=np.int64)
+        self._slot_of[order] = np.arange(n_samples)
+        self._X_slots = np.empty((n_samples, n_features + 1), dtype=X.dtype)
+        for start in range(0, n_samples, _COPY_CHUNK_ROWS):
+            rows = order[start:start + _COPY_CHUNK_ROWS]
+            self._X_slots[start:start + rows.size, :n_features] = X[rows]
+        scale_rows(self._X_slots[:, :n_features], constants.data_norm, out=self._X_slots)
+        self._y_slots = y_codes[order].astype(np.int64)
+        self._batch_bounds = cyclic_batch_bounds(n_samples, batch_size)
+        self._weight = np.ones(n_samples, dtype=X.dtype)
+        self._removed_mask = np.zeros(n_samples, dtype=bool)
+
+        ledger = StronglyConvexLedger(
+            step_size=step_size, lipschitz=constants.lipschitz, smoothness=constants.smoothness,
+            strong_convexity=constants.strong_convexity, radius=radius, noise_std=0.0, n_slots=n_samples,
+            batch_size=batch_size, train_epochs=int(self.max_iter), target_epsilon=float(self.epsilon),
+            target_delta=delta, bound=self.bound,
+        )
+        if self.noise is None:
+            noise = ledger.calibrated_noise(int(self.unlearning_epochs))
+        else:
+            noise = float(self.noise)
+        ledger = dataclasses.replace(ledger, noise_std=noise)
+        self._kernel_config = KernelConfig(
+            loss=BINARY_LOGISTIC if n_classes == 2 else SOFTMAX, step_size=step_size,
+            l2=constants.strong_convexity, noise_scale=math.sqrt(2.0 * step_size) * noise, radius=radius,
+        )
+        n_outputs = 1 if n_classes == 2 else n_classes
+        params = np.zeros((n_outputs, n_features + 1), dtype=X.dtype)
+        self._params = self._run_epochs(params, self._weight, int(self.max_iter), "training")
+
+        self._ledger = ledger.advanced(int(self.max_iter))
+        self.step_size_, self.noise_, self.radius_, self.delta_ = step_size, noise, radius, delta
+        self.n_iter_ = int(self.max_iter)
+        self.removed_indices_ = np.empty(0, dtype=np.int64)
+        self.n_retained_ = n_samples
+        self.certificate_ = self._ledger.learning_certificate()
+        self._publish_params()
+        return self
+
+    def _run_epochs(self, params, weight, n_epochs, phase):
+        backend = get_backend(self.device)
+        if not self.verbose:
+            return backend.run_logistic_epochs(
+                params, self._X_slots, self._y_slots, weight, self._batch_bounds, self._kernel_config, self._noise_rng, n_epochs
+            )
+        for epoch in range(n_epochs):
+            params = backend.run_logistic_epochs(
+                params, self._X_slots, self._y_slots, weight, self._batch_bounds, self._kernel_config, self._noise_rng, 1
+            )
+            print(f"[NoisyLogisticRegression] {phase} epoch {epoch + 1}/{n_epochs}, "
+                  f"parameter norm {np.linalg.norm(params):.4g}")
+        return params
+
+    # Hooks of UnlearningMixin ------------------------------------------------------
+
+    def _finetune(self, params, weight, epochs):
+        return self._run_epochs(params, weight, epochs, "unlearning")
+
+    def _purge_slots(self, slots):
+        self._X_slots[slots] = 0
+        self._y_slots[slots] = 0
+
+    def _publish_params(self):
+        n_features = self._params.shape[1] - 1
+        self.coef_ = self._params[:, :n_features].copy()
+        self.intercept_ = self._params[:, n_features].copy()
+
+    # Prediction --------------------------------------------------------------------
+
+    def decision_function(self, X):
+        """Scores ``s(x) (coef_ · x + intercept_)``; 1-D for binary problems.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        scaled = scale_rows(X, float(self.data_norm))
+        params = np.hstack([self.coef_, self.intercept_[:, None]]).astype(scaled.dtype, copy=False)
+        scores = scaled @ params.T
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            positive = expit(scores)
+            return np.column_stack([1.0 - positive, positive])
+        return softmax(scores, axis=1)
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed stably.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        return log_softmax(scores, axis=1)
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        codes = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[codes]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
