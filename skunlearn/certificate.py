@@ -106,6 +106,10 @@ class UnlearningCertificate:
         object.__setattr__(self, "constants", _frozen(self.constants))
         object.__setattr__(self, "history", _frozen(self.history))
 
+    def __reduce__(self):
+        # Read-only mappings do not pickle; the dict form round-trips exactly.
+        return (_from_dict, (self.to_dict(),))
+
     @property
     def satisfied(self) -> bool:
         """Whether the certified (ε, δ) meets the target."""
@@ -164,3 +168,7 @@ class UnlearningCertificate:
 
 def _fmt(value: float) -> str:
     return "inf" if math.isinf(value) else f"{value:.4g}"
+
+
+def _from_dict(data):
+    return UnlearningCertificate.from_dict(data)

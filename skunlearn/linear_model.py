@@ -51,12 +51,15 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         Target ε of the unlearning certificate.
     delta : float or None, default=None
         Target δ; None means ``1 / n_samples``.
-    alpha : float, default=1e-3
+    alpha : float, default=3e-3
         L2 penalty λ > 0 (the strong convexity the certificate relies on).
-    batch_size : int or None, default=128
+        Larger values contract faster, so they need less noise, at the cost
+        of more bias.
+    batch_size : int or None, default=32
         Mini-batch size (clipped to ``n_samples``); None runs full-batch noisy
-        gradient descent (the Langevin case).
-    max_iter : int, default=20
+        gradient descent (the Langevin case). Rows are split into
+        ``ceil(n / batch_size)`` batches whose sizes differ by at most one.
+    max_iter : int, default=30
         Training epochs.
     learning_rate_init : float or None, default=None
         Step size η; None uses the largest the theory allows, ``2 / (L + 2λ)``.
@@ -151,9 +154,9 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         *,
         epsilon=1.0,
         delta=None,
-        alpha=1e-3,
-        batch_size=128,
-        max_iter=20,
+        alpha=3e-3,
+        batch_size=32,
+        max_iter=30,
         learning_rate_init=None,
         noise=None,
         unlearning_epochs=1,

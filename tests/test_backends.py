@@ -1,0 +1,69 @@
+"""The numba kernel matches the plain-numpy reference to rounding, noise included."""
+
+import numpy as np
+import pytest
+
+from skunlearn._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, get_backend
+from skunlearn._constants import cyclic_batch_bounds
+from skunlearn._testing import reference_logistic_epochs
+
+
+def problem(dtype, n_outputs, n=203, d=9, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    y = rng.integers(0, max(n_outputs, 2), n).astype(np.int64)
+    weight = np.ones(n, dtype)
+    weight[[3, 50, 51]] = 0  # removed slots
+    X[[3, 50, 51]] = 0
+    return X, y, weight
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-6)])
+@pytest.mark.parametrize("loss, n_outputs", [(BINARY_LOGISTIC, 1), (SOFTMAX, 4)])
+@pytest.mark.parametrize("batch_size", [16, 203])
+@pytest.mark.parametrize("radius", [100.0, 0.3])
+def test_kernel_matches_numpy_reference(dtype, tol, loss, n_outputs, batch_size, radius):
+    X, y, weight = problem(dtype, n_outputs)
+    bounds = cyclic_batch_bounds(X.shape[0], batch_size)
+    config = KernelConfig(loss, 1.3, 0.02, 0.07, radius)
+    backend = get_backend("cpu")
+    ours = backend.run_logistic_epochs(np.zeros((n_outputs, 9), dtype), X, y, weight, bounds, config,
+                                       np.random.default_rng(11), 3)
+    reference = reference_logistic_epochs(np.zeros((n_outputs, 9), dtype), X, y, weight, bounds, config,
+                                          np.random.default_rng(11), 3)
+    assert ours.dtype == dtype
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=tol * max(1.0, np.abs(reference).max()))
+    assert np.linalg.norm(ours.astype(np.float64)) <= radius * (1 + 1e-6)
+
+
+def test_kernel_advances_the_generator_like_numpy():
+    X, y, weight = problem(np.float64, 1)
+    rng = np.random.default_rng(5)
+    get_backend("cpu").run_logistic_epochs(np.zeros((1, 9)), X, y, weight, cyclic_batch_bounds(203, 50),
+                                           KernelConfig(BINARY_LOGISTIC, 1.0, 0.01, 0.1, 10.0), rng, 2)
+    expected = np.random.default_rng(5)
+    expected.standard_normal(9 * 5 * 2)  # 5 batches x 2 epochs x 9 parameters
+    assert rng.standard_normal() == expected.standard_normal()
+
+
+def test_removed_slot_contributes_nothing():
+    X, y, weight = problem(np.float64, 4)
+    bounds = cyclic_batch_bounds(203, 32)
+    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.0, 10.0)
+    run = get_backend("cpu").run_logistic_epochs
+    base = run(np.zeros((4, 9)), X, y, weight, bounds, config, np.random.default_rng(0), 2)
+    y_changed = y.copy()
+    y_changed[[3, 50]] = (y[[3, 50]] + 1) % 4
+    assert np.array_equal(run(np.zeros((4, 9)), X, y_changed, weight, bounds, config, np.random.default_rng(0), 2), base)
+
+
+def test_unknown_device_is_refused():
+    with pytest.raises(ValueError, match="device"):
+        get_backend("tpu")
+
+
+def test_batches_are_even():
+    bounds = cyclic_batch_bounds(1347, 32)
+    sizes = np.diff(bounds)
+    assert bounds[-1] == 1347 and sizes.max() - sizes.min() <= 1 and sizes[-1] == sizes.min()
