@@ -8,14 +8,29 @@ import numpy as np
 
 from ._backends import BINARY_LOGISTIC, KernelConfig
 
-__all__ = ["reference_logistic_epochs"]
+__all__ = ["draw_noise_block", "noise_streams", "reference_logistic_epochs"]
+
+
+def noise_streams(seed):
+    """The backend's noise generators for ``seed``, as the estimators spawn them."""
+    from ._backends.numba_cpu import NOISE_STREAMS
+
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(NOISE_STREAMS))
+
+
+def draw_noise_block(rngs, count):
+    """One step's ``count`` normals: stream s gives the s-th contiguous share."""
+    n_streams = len(rngs)
+    return np.concatenate([
+        rng.standard_normal(count * (s + 1) // n_streams - count * s // n_streams) for s, rng in enumerate(rngs)
+    ])
 
 
 def _sigmoid(z):
     return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
 
 
-def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, rng, n_epochs):
+def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, rngs, n_epochs):
     """Straightforward numpy version of ``numba_cpu.run_logistic_epochs``.
 
     Examples
@@ -46,7 +61,7 @@ def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: Kernel
             gradient = residual.T.astype(dtype) @ batch
             update = shrink * params.astype(np.float64) - config.step_size / (stop - start) * gradient
             if config.noise_scale > 0:
-                update += config.noise_scale * rng.standard_normal(params.size).reshape(params.shape)
+                update += config.noise_scale * draw_noise_block(rngs, params.size).reshape(params.shape)
             params = update.astype(dtype)
             norm = np.sqrt(np.sum(params.astype(np.float64) ** 2))
             if norm > config.radius:

@@ -10,6 +10,7 @@ model, its retained rows and its certificate exactly as they were.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from numbers import Integral
 
@@ -147,8 +148,12 @@ class StronglyConvexLedger:
 
     # Rényi bounds ------------------------------------------------------------------
 
+    @functools.cached_property
     def _removal_events(self):
-        """Steps at which each removed row was still in a batch, with its shift η M / b_j."""
+        """Steps at which each removed row was still in a batch, with its shift η M / b_j.
+
+        Cached: it depends only on the removals, which ``advanced`` carries over.
+        """
         bounds = self.batch_bounds
         period = bounds.size - 1
         steps, shifts = [], []
@@ -175,7 +180,7 @@ class StronglyConvexLedger:
                 self.batch_size, epochs_since,
             )
             return float(curve(1.0))
-        steps, shifts = self._removal_events()
+        steps, shifts = self._removal_events
         if self.steps_run == self.last_request_step:
             # No step since the request yet: only the whole-history bound applies.
             return accounting.pabi_rdp_coefficient(
@@ -221,7 +226,10 @@ class StronglyConvexLedger:
 
     def advanced(self, epochs):
         """The ledger after ``epochs`` more noisy epochs."""
-        return dataclasses.replace(self, steps_run=self.steps_run + int(epochs) * self.n_batches)
+        advanced = dataclasses.replace(self, steps_run=self.steps_run + int(epochs) * self.n_batches)
+        if "_removal_events" in self.__dict__:
+            advanced.__dict__["_removal_events"] = self.__dict__["_removal_events"]
+        return advanced
 
     def epochs_to_target(self, max_epochs, minimum):
         """Fewest epochs (≥ ``minimum``) that meet the target, or None past ``max_epochs``."""
@@ -310,7 +318,7 @@ class UnlearningMixin:
     The estimator provides, once fitted: ``_ledger`` (with ``with_removed``,
     ``advanced``, ``epochs_to_target`` and ``unlearning_certificate``),
     ``_removed_mask`` (bool per training row), ``_slot_of`` (training row ->
-    slot), ``_weight`` (per slot), ``_noise_rng``, ``_params``,
+    slot), ``_weight`` (per slot), ``_noise_rngs``, ``_params``,
     ``_finetune(params, weight, epochs)`` and ``_purge_slots(slots)``.
     """
 
@@ -383,11 +391,12 @@ class UnlearningMixin:
 
         weight = self._weight.copy()
         weight[new_slots] = 0
-        rng_state = self._noise_rng.bit_generator.state
+        rng_states = [rng.bit_generator.state for rng in self._noise_rngs]
         try:
             params = self._finetune(np.array(self._params, copy=True), weight, epochs)
         except BaseException:
-            self._noise_rng.bit_generator.state = rng_state
+            for rng, state in zip(self._noise_rngs, rng_states):
+                rng.bit_generator.state = state
             raise
         ledger = ledger.advanced(epochs)
         history = self.certificate_.history if self.certificate_.requests else ()

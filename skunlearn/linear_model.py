@@ -220,7 +220,9 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         radius = constants.default_radius() if self.radius is None else float(self.radius)
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        order_rng, self._noise_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+        order_seed, *noise_seeds = np.random.SeedSequence(seed).spawn(1 + get_backend(self.device).NOISE_STREAMS)
+        order_rng = np.random.default_rng(order_seed)
+        self._noise_rngs = tuple(np.random.default_rng(s) for s in noise_seeds)
         order = order_rng.permutation(n_samples)
         self._slot_of = np.empty(n_samples, dtype=np.int64)
         self._slot_of[order] = np.arange(n_samples)
@@ -266,11 +268,11 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         backend = get_backend(self.device)
         if not self.verbose:
             return backend.run_logistic_epochs(
-                params, self._X_slots, self._y_slots, weight, self._batch_bounds, self._kernel_config, self._noise_rng, n_epochs
+                params, self._X_slots, self._y_slots, weight, self._batch_bounds, self._kernel_config, self._noise_rngs, n_epochs
             )
         for epoch in range(n_epochs):
             params = backend.run_logistic_epochs(
-                params, self._X_slots, self._y_slots, weight, self._batch_bounds, self._kernel_config, self._noise_rng, 1
+                params, self._X_slots, self._y_slots, weight, self._batch_bounds, self._kernel_config, self._noise_rngs, 1
             )
             print(f"[NoisyLogisticRegression] {phase} epoch {epoch + 1}/{n_epochs}, "
                   f"parameter norm {np.linalg.norm(params):.4g}")

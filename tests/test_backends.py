@@ -5,7 +5,7 @@ import pytest
 
 from skunlearn._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, get_backend
 from skunlearn._constants import cyclic_batch_bounds
-from skunlearn._testing import reference_logistic_epochs
+from skunlearn._testing import draw_noise_block, noise_streams as streams, reference_logistic_epochs
 
 
 def problem(dtype, n_outputs, n=203, d=9, seed=0):
@@ -29,22 +29,36 @@ def test_kernel_matches_numpy_reference(dtype, tol, loss, n_outputs, batch_size,
     config = KernelConfig(loss, 1.3, 0.02, 0.07, radius)
     backend = get_backend("cpu")
     ours = backend.run_logistic_epochs(np.zeros((n_outputs, 9), dtype), X, y, weight, bounds, config,
-                                       np.random.default_rng(11), 3)
+                                       streams(11), 3)
     reference = reference_logistic_epochs(np.zeros((n_outputs, 9), dtype), X, y, weight, bounds, config,
-                                          np.random.default_rng(11), 3)
+                                          streams(11), 3)
     assert ours.dtype == dtype
     np.testing.assert_allclose(ours, reference, rtol=0, atol=tol * max(1.0, np.abs(reference).max()))
     assert np.linalg.norm(ours.astype(np.float64)) <= radius * (1 + 1e-6)
 
 
-def test_kernel_advances_the_generator_like_numpy():
+def test_kernel_advances_the_streams_like_the_reference():
     X, y, weight = problem(np.float64, 1)
-    rng = np.random.default_rng(5)
+    rngs = streams(5)
     get_backend("cpu").run_logistic_epochs(np.zeros((1, 9)), X, y, weight, cyclic_batch_bounds(203, 50),
-                                           KernelConfig(BINARY_LOGISTIC, 1.0, 0.01, 0.1, 10.0), rng, 2)
-    expected = np.random.default_rng(5)
-    expected.standard_normal(9 * 5 * 2)  # 5 batches x 2 epochs x 9 parameters
-    assert rng.standard_normal() == expected.standard_normal()
+                                           KernelConfig(BINARY_LOGISTIC, 1.0, 0.01, 0.1, 10.0), rngs, 2)
+    expected = streams(5)
+    for _ in range(2 * 5):  # 2 epochs of 5 batches, 9 parameters each
+        draw_noise_block(expected, 9)
+    assert [r.standard_normal() for r in rngs] == [r.standard_normal() for r in expected]
+
+
+def test_noise_does_not_depend_on_how_epochs_are_split_across_calls():
+    X, y, weight = problem(np.float32, 4)
+    bounds = cyclic_batch_bounds(203, 16)
+    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0)
+    run = get_backend("cpu").run_logistic_epochs
+    rngs = streams(2)
+    once = run(np.zeros((4, 9), np.float32), X, y, weight, bounds, config, streams(2), 3)
+    stepwise = np.zeros((4, 9), np.float32)
+    for _ in range(3):
+        stepwise = run(stepwise, X, y, weight, bounds, config, rngs, 1)
+    np.testing.assert_array_equal(once, stepwise)
 
 
 def test_removed_slot_contributes_nothing():
@@ -52,10 +66,10 @@ def test_removed_slot_contributes_nothing():
     bounds = cyclic_batch_bounds(203, 32)
     config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.0, 10.0)
     run = get_backend("cpu").run_logistic_epochs
-    base = run(np.zeros((4, 9)), X, y, weight, bounds, config, np.random.default_rng(0), 2)
+    base = run(np.zeros((4, 9)), X, y, weight, bounds, config, streams(0), 2)
     y_changed = y.copy()
     y_changed[[3, 50]] = (y[[3, 50]] + 1) % 4
-    assert np.array_equal(run(np.zeros((4, 9)), X, y_changed, weight, bounds, config, np.random.default_rng(0), 2), base)
+    assert np.array_equal(run(np.zeros((4, 9)), X, y_changed, weight, bounds, config, streams(0), 2), base)
 
 
 def test_unknown_device_is_refused():

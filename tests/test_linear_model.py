@@ -47,7 +47,7 @@ def snapshot(model):
         "removed": model.removed_indices_.copy(),
         "retained": model.n_retained_,
         "certificate": model.certificate_,
-        "rng": copy.deepcopy(model._noise_rng.bit_generator.state),
+        "rng": [copy.deepcopy(r.bit_generator.state) for r in model._noise_rngs],
     }
 
 

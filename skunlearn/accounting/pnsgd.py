@@ -281,12 +281,31 @@ def coupled_distance(shift_steps, shifts, n_steps, contraction, diameter=np.inf,
         raise ValueError(f"n_steps must be >= 0, got {n_steps}")
     contraction = _contraction(contraction)
     steps, amounts = _event_arrays(shift_steps, shifts, max(n_steps, 1))
-    distance = min(_non_negative("initial_distance", initial_distance), diameter)
-    previous = -1
-    for step, amount in zip(steps, amounts):
-        distance = min(distance * contraction ** (step - previous) + amount, diameter)
-        previous = step
-    return float(distance * contraction ** (n_steps - 1 - previous))
+    initial_distance = min(_non_negative("initial_distance", initial_distance), diameter)
+    if contraction == 0.0:
+        return float(min(amounts[steps == n_steps - 1].sum(), diameter)) if n_steps else initial_distance
+    # Work in units contracted to the end (multiply a distance after step t by c^(E-1-t)):
+    # the capped recursion d = min(c d + s, D) then has the closed form
+    #   d_end = U_last + min(0, min_j (D c^(E-1-t_j) - U_j)),  U = cumulative contracted shifts,
+    # because the min commutes with the increasing affine maps that follow it.
+    log_c = np.log(contraction)
+    last = n_steps - 1
+    contracted = amounts * np.exp((last - steps) * log_c)
+    start = initial_distance * np.exp(n_steps * log_c)
+    cumulative = start + np.cumsum(contracted)
+    total = cumulative[-1] if cumulative.size else start
+    if np.isfinite(diameter) and cumulative.size:
+        slack = np.min(diameter * np.exp((last - steps) * log_c) - cumulative)
+        total += min(0.0, float(slack))
+    return float(total)
+
+
+def _contracted_time(knots, last, contraction, log_c):
+    """τ'_k = Σ_{i≤k} c^{2(E−1−i)} = (c^{2(E−1−k)} − c^{2E}) / (1 − c²), vectorised over knots."""
+    knots = np.asarray(knots, dtype=float)
+    if contraction == 1.0:
+        return knots + 1.0
+    return np.exp(2.0 * (last - knots) * log_c) * np.expm1(2.0 * (knots + 1) * log_c) / np.expm1(2.0 * log_c)
 
 
 def _geometric_sum(ratio, count):
@@ -396,23 +415,15 @@ def pabi_rdp_coefficient(
 
     log_c = np.log(contraction)
     last = n_steps - 1
-
-    def tau(knot):
-        """τ'_knot = Σ_{i≤knot} c^{2(E−1−i)} (knot = −1 gives 0)."""
-        if knot < 0:
-            return 0.0
-        return float(np.exp(2.0 * (last - knot) * log_c) * _geometric_sum(contraction**2, knot + 1))
-
     contracted = amounts * np.exp((last - steps) * log_c)
-    level = initial_distance * np.exp(n_steps * log_c)
+    start_level = initial_distance * np.exp(n_steps * log_c)
     # Corners of the staircase S': the knot just before each jump, at the level
     # reached so far, then the end point, which the path must reach.
-    points = [(0.0, 0.0)]
-    for step, amount in zip(steps, contracted):
-        if step > 0:
-            points.append((tau(step - 1), level))
-        level += amount
-    points.append((tau(last), level))
+    levels = start_level + np.concatenate([[0.0], np.cumsum(contracted)])
+    knots = np.concatenate([steps - 1, [last]])
+    keep = knots >= 0
+    corner_tau = _contracted_time(knots[keep], last, contraction, log_c)
+    points = [(0.0, 0.0)] + list(zip(corner_tau.tolist(), levels[keep].tolist()))
 
     hull = []
     for point in points:

@@ -1,0 +1,57 @@
+"""Shared helpers of the benchmark scripts: timing, bandwidth, the table and the verdict."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+
+def best_time(function, repeat=3):
+    """Best wall time of ``repeat`` calls (after the caller's warm-up)."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def memory_bandwidth(n_bytes=512 * 2**20, repeat=5):
+    """Measured read bandwidth in bytes/s: summing a large float32 array."""
+    data = np.ones(n_bytes // 4, dtype=np.float32)
+    data.sum()
+    return n_bytes / best_time(data.sum, repeat)
+
+
+def synthetic_mnist(n_samples=60_000, n_features=784, n_classes=10, seed=0, dtype=np.float32):
+    """An MNIST-shaped classification problem: class means plus noise, standardised."""
+    rng = np.random.default_rng(seed)
+    means = rng.standard_normal((n_classes, n_features)).astype(dtype)
+    y = rng.integers(0, n_classes, n_samples)
+    X = np.empty((n_samples, n_features), dtype=dtype)
+    for start in range(0, n_samples, 4096):  # in chunks: no temporary as large as X
+        block = X[start:start + 4096]
+        rng.standard_normal(block.shape, dtype=dtype, out=block)
+        block *= 3.0
+        block += means[y[start:start + 4096]]
+    return X, y
+
+
+def machine_line():
+    return f"machine: {os.cpu_count()} cores, memory bandwidth {memory_bandwidth() / 1e9:.1f} GB/s (measured)"
+
+
+def report(rows, goals):
+    """Print the table and the goals; return the exit status (1 when a goal is missed)."""
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    print()
+    status = 0
+    for description, ratio, target in goals:
+        ok = ratio >= target
+        status |= not ok
+        print(f"  [{'ok' if ok else 'MISSED'}] {description}: {ratio:.2f}x (goal >= {target:g}x)")
+    return status
