@@ -7,30 +7,17 @@ from __future__ import annotations
 import numpy as np
 
 from ._backends import BINARY_LOGISTIC, KernelConfig
+from ._backends._ziggurat import reference_normals
 
-__all__ = ["draw_noise_block", "noise_streams", "reference_logistic_epochs"]
-
-
-def noise_streams(seed):
-    """The backend's noise generators for ``seed``, as the estimators spawn them."""
-    from ._backends.numba_cpu import NOISE_STREAMS
-
-    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(NOISE_STREAMS))
-
-
-def draw_noise_block(rngs, count):
-    """One step's ``count`` normals: stream s gives the s-th contiguous share."""
-    n_streams = len(rngs)
-    return np.concatenate([
-        rng.standard_normal(count * (s + 1) // n_streams - count * s // n_streams) for s, rng in enumerate(rngs)
-    ])
+__all__ = ["reference_logistic_epochs", "reference_normals"]
 
 
 def _sigmoid(z):
     return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
 
 
-def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, rngs, n_epochs):
+def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, noise_key, noise_counter,
+                              n_epochs):
     """Straightforward numpy version of ``numba_cpu.run_logistic_epochs``.
 
     Examples
@@ -40,9 +27,9 @@ def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: Kernel
     >>> config = KernelConfig(SOFTMAX, 0.5, 0.1, 0.0, 10.0)
     >>> X = np.eye(3)
     >>> bounds = np.array([0, 2, 3])
-    >>> out = reference_logistic_epochs(np.zeros((3, 3)), X, np.arange(3), np.ones(3), bounds, config, None, 1)
-    >>> out.shape
-    (3, 3)
+    >>> out, counter = reference_logistic_epochs(np.zeros((3, 3)), X, np.arange(3), np.ones(3), bounds, config, 7, 0, 1)
+    >>> out.shape, counter
+    ((3, 3), 0)
     """
     params = np.array(params, copy=True)
     dtype = params.dtype
@@ -61,9 +48,11 @@ def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: Kernel
             gradient = residual.T.astype(dtype) @ batch
             update = shrink * params.astype(np.float64) - config.step_size / (stop - start) * gradient
             if config.noise_scale > 0:
-                update += config.noise_scale * draw_noise_block(rngs, params.size).reshape(params.shape)
+                update += config.noise_scale * reference_normals(noise_key, noise_counter, params.size).reshape(
+                    params.shape)
+                noise_counter += params.size
             params = update.astype(dtype)
             norm = np.sqrt(np.sum(params.astype(np.float64) ** 2))
             if norm > config.radius:
                 params = (params * (config.radius / norm)).astype(dtype)
-    return params
+    return params, noise_counter

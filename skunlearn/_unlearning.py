@@ -318,8 +318,9 @@ class UnlearningMixin:
     The estimator provides, once fitted: ``_ledger`` (with ``with_removed``,
     ``advanced``, ``epochs_to_target`` and ``unlearning_certificate``),
     ``_removed_mask`` (bool per training row), ``_slot_of`` (training row ->
-    slot), ``_weight`` (per slot), ``_noise_rngs``, ``_params``,
-    ``_finetune(params, weight, epochs)`` and ``_purge_slots(slots)``.
+    slot), ``_weight`` (per slot), ``_noise_counter``, ``_params``,
+    ``_finetune(params, weight, epochs) -> (params, noise_counter)`` and
+    ``_purge_slots(slots)``.
     """
 
     #: Give up (and change nothing) when the target needs more unlearning epochs.
@@ -391,13 +392,7 @@ class UnlearningMixin:
 
         weight = self._weight.copy()
         weight[new_slots] = 0
-        rng_states = [rng.bit_generator.state for rng in self._noise_rngs]
-        try:
-            params = self._finetune(np.array(self._params, copy=True), weight, epochs)
-        except BaseException:
-            for rng, state in zip(self._noise_rngs, rng_states):
-                rng.bit_generator.state = state
-            raise
+        params, noise_counter = self._finetune(np.array(self._params, copy=True), weight, epochs)
         ledger = ledger.advanced(epochs)
         history = self.certificate_.history if self.certificate_.requests else ()
         if new_ids.size:
@@ -416,6 +411,7 @@ class UnlearningMixin:
         self._purge_slots(new_slots)
         self._weight = weight
         self._params = params
+        self._noise_counter = noise_counter
         self._ledger = ledger
         self._removed_mask = self._removed_mask.copy()
         self._removed_mask[new_ids] = True

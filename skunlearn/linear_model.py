@@ -51,11 +51,11 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         Target ε of the unlearning certificate.
     delta : float or None, default=None
         Target δ; None means ``1 / n_samples``.
-    alpha : float, default=3e-3
+    alpha : float, default=1e-2
         L2 penalty λ > 0 (the strong convexity the certificate relies on).
         Larger values contract faster, so they need less noise, at the cost
         of more bias.
-    batch_size : int or None, default=32
+    batch_size : int or None, default=64
         Mini-batch size (clipped to ``n_samples``); None runs full-batch noisy
         gradient descent (the Langevin case). Rows are split into
         ``ceil(n / batch_size)`` batches whose sizes differ by at most one.
@@ -123,7 +123,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     >>> from skunlearn import NoisyLogisticRegression
     >>> X, y = load_breast_cancer(return_X_y=True)
     >>> X = StandardScaler().fit_transform(X)
-    >>> model = NoisyLogisticRegression(alpha=1e-2, random_state=0).fit(X, y)
+    >>> model = NoisyLogisticRegression(random_state=0).fit(X, y)
     >>> model.score(X, y) > 0.9
     True
     >>> model.unlearn([0, 5, 7]).certificate_.satisfied
@@ -154,8 +154,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         *,
         epsilon=1.0,
         delta=None,
-        alpha=3e-3,
-        batch_size=32,
+        alpha=1e-2,
+        batch_size=64,
         max_iter=30,
         learning_rate_init=None,
         noise=None,
@@ -220,9 +220,9 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         radius = constants.default_radius() if self.radius is None else float(self.radius)
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        order_seed, *noise_seeds = np.random.SeedSequence(seed).spawn(1 + get_backend(self.device).NOISE_STREAMS)
-        order_rng = np.random.default_rng(order_seed)
-        self._noise_rngs = tuple(np.random.default_rng(s) for s in noise_seeds)
+        order_rng, noise_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+        self._noise_key = int(noise_rng.integers(0, 2**64, dtype=np.uint64))
+        self._noise_counter = 0
         order = order_rng.permutation(n_samples)
         self._slot_of = np.empty(n_samples, dtype=np.int64)
         self._slot_of[order] = np.arange(n_samples)
@@ -253,7 +253,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         )
         n_outputs = 1 if n_classes == 2 else n_classes
         params = np.zeros((n_outputs, n_features + 1), dtype=X.dtype)
-        self._params = self._run_epochs(params, self._weight, int(self.max_iter), "training")
+        self._params, self._noise_counter = self._run_epochs(params, self._weight, int(self.max_iter), "training")
 
         self._ledger = ledger.advanced(int(self.max_iter))
         self.step_size_, self.noise_, self.radius_, self.delta_ = step_size, noise, radius, delta
@@ -265,18 +265,21 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _run_epochs(self, params, weight, n_epochs, phase):
+        """Noisy epochs from the current noise counter; returns (params, next counter)."""
         backend = get_backend(self.device)
-        if not self.verbose:
-            return backend.run_logistic_epochs(
-                params, self._X_slots, self._y_slots, weight, self._batch_bounds, self._kernel_config, self._noise_rngs, n_epochs
+        counter = self._noise_counter
+        if n_epochs <= 0:
+            return params, counter
+        per_call = n_epochs if not self.verbose else 1
+        for done in range(0, n_epochs, per_call):
+            params, counter = backend.run_logistic_epochs(
+                params, self._X_slots, self._y_slots, weight, self._batch_bounds, self._kernel_config,
+                self._noise_key, counter, per_call,
             )
-        for epoch in range(n_epochs):
-            params = backend.run_logistic_epochs(
-                params, self._X_slots, self._y_slots, weight, self._batch_bounds, self._kernel_config, self._noise_rngs, 1
-            )
-            print(f"[NoisyLogisticRegression] {phase} epoch {epoch + 1}/{n_epochs}, "
-                  f"parameter norm {np.linalg.norm(params):.4g}")
-        return params
+            if self.verbose:
+                print(f"[NoisyLogisticRegression] {phase} epoch {done + 1}/{n_epochs}, "
+                      f"parameter norm {np.linalg.norm(params):.4g}")
+        return params, counter
 
     # Hooks of UnlearningMixin ------------------------------------------------------
 

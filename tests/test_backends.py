@@ -5,7 +5,7 @@ import pytest
 
 from skunlearn._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, get_backend
 from skunlearn._constants import cyclic_batch_bounds
-from skunlearn._testing import draw_noise_block, noise_streams as streams, reference_logistic_epochs
+from skunlearn._testing import reference_logistic_epochs, reference_normals
 
 
 def problem(dtype, n_outputs, n=203, d=9, seed=0):
@@ -28,24 +28,22 @@ def test_kernel_matches_numpy_reference(dtype, tol, loss, n_outputs, batch_size,
     bounds = cyclic_batch_bounds(X.shape[0], batch_size)
     config = KernelConfig(loss, 1.3, 0.02, 0.07, radius)
     backend = get_backend("cpu")
-    ours = backend.run_logistic_epochs(np.zeros((n_outputs, 9), dtype), X, y, weight, bounds, config,
-                                       streams(11), 3)
-    reference = reference_logistic_epochs(np.zeros((n_outputs, 9), dtype), X, y, weight, bounds, config,
-                                          streams(11), 3)
+    ours, counter = backend.run_logistic_epochs(np.zeros((n_outputs, 9), dtype), X, y, weight, bounds, config,
+                                                11, 5, 3)
+    reference, reference_counter = reference_logistic_epochs(np.zeros((n_outputs, 9), dtype), X, y, weight, bounds,
+                                                             config, 11, 5, 3)
+    assert counter == reference_counter == 5 + 3 * (bounds.size - 1) * n_outputs * 9
     assert ours.dtype == dtype
     np.testing.assert_allclose(ours, reference, rtol=0, atol=tol * max(1.0, np.abs(reference).max()))
     assert np.linalg.norm(ours.astype(np.float64)) <= radius * (1 + 1e-6)
 
 
-def test_kernel_advances_the_streams_like_the_reference():
-    X, y, weight = problem(np.float64, 1)
-    rngs = streams(5)
-    get_backend("cpu").run_logistic_epochs(np.zeros((1, 9)), X, y, weight, cyclic_batch_bounds(203, 50),
-                                           KernelConfig(BINARY_LOGISTIC, 1.0, 0.01, 0.1, 10.0), rngs, 2)
-    expected = streams(5)
-    for _ in range(2 * 5):  # 2 epochs of 5 batches, 9 parameters each
-        draw_noise_block(expected, 9)
-    assert [r.standard_normal() for r in rngs] == [r.standard_normal() for r in expected]
+def test_kernel_normals_are_the_reference_normals():
+    from skunlearn._backends.numba_cpu import fill_normals
+
+    out = np.empty(300_000)
+    fill_normals(out, np.uint64(2**63 + 12345), 10**12)
+    np.testing.assert_array_equal(out, reference_normals(2**63 + 12345, 10**12, 300_000))
 
 
 def test_noise_does_not_depend_on_how_epochs_are_split_across_calls():
@@ -53,12 +51,24 @@ def test_noise_does_not_depend_on_how_epochs_are_split_across_calls():
     bounds = cyclic_batch_bounds(203, 16)
     config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0)
     run = get_backend("cpu").run_logistic_epochs
-    rngs = streams(2)
-    once = run(np.zeros((4, 9), np.float32), X, y, weight, bounds, config, streams(2), 3)
-    stepwise = np.zeros((4, 9), np.float32)
+    once, _ = run(np.zeros((4, 9), np.float32), X, y, weight, bounds, config, 2, 0, 3)
+    stepwise, counter = np.zeros((4, 9), np.float32), 0
     for _ in range(3):
-        stepwise = run(stepwise, X, y, weight, bounds, config, rngs, 1)
+        stepwise, counter = run(stepwise, X, y, weight, bounds, config, 2, counter, 1)
     np.testing.assert_array_equal(once, stepwise)
+
+
+def test_parallel_and_serial_tasks_give_the_same_model(monkeypatch):
+    from skunlearn._backends import numba_cpu
+
+    X, y, weight = problem(np.float64, 4, n=400)
+    bounds = cyclic_batch_bounds(400, 200)
+    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0)
+    monkeypatch.setattr(numba_cpu, "_PARALLEL_WORK", 10**12)
+    serial, _ = numba_cpu.run_logistic_epochs(np.zeros((4, 9)), X, y, weight, bounds, config, 3, 0, 2)
+    monkeypatch.setattr(numba_cpu, "_PARALLEL_WORK", 1)
+    parallel, _ = numba_cpu.run_logistic_epochs(np.zeros((4, 9)), X, y, weight, bounds, config, 3, 0, 2)
+    np.testing.assert_array_equal(serial, parallel)
 
 
 def test_removed_slot_contributes_nothing():
@@ -66,10 +76,10 @@ def test_removed_slot_contributes_nothing():
     bounds = cyclic_batch_bounds(203, 32)
     config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.0, 10.0)
     run = get_backend("cpu").run_logistic_epochs
-    base = run(np.zeros((4, 9)), X, y, weight, bounds, config, streams(0), 2)
+    base, _ = run(np.zeros((4, 9)), X, y, weight, bounds, config, 0, 0, 2)
     y_changed = y.copy()
     y_changed[[3, 50]] = (y[[3, 50]] + 1) % 4
-    assert np.array_equal(run(np.zeros((4, 9)), X, y_changed, weight, bounds, config, streams(0), 2), base)
+    assert np.array_equal(run(np.zeros((4, 9)), X, y_changed, weight, bounds, config, 0, 0, 2)[0], base)
 
 
 def test_unknown_device_is_refused():

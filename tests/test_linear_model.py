@@ -1,6 +1,5 @@
 """NoisyLogisticRegression: scikit-learn contract, convergence, unlearning, errors that change nothing."""
 
-import copy
 import pickle
 
 import numpy as np
@@ -47,7 +46,7 @@ def snapshot(model):
         "removed": model.removed_indices_.copy(),
         "retained": model.n_retained_,
         "certificate": model.certificate_,
-        "rng": [copy.deepcopy(r.bit_generator.state) for r in model._noise_rngs],
+        "noise_counter": model._noise_counter,
     }
 
 
@@ -79,7 +78,7 @@ def test_clone_pickle_and_unlearn_after_loading(cancer):
 def test_pipeline_and_grid_search_in_parallel(cancer):
     X, X_test, y, y_test = cancer
     pipe = make_pipeline(StandardScaler(), NoisyLogisticRegression(random_state=0))
-    search = GridSearchCV(pipe, {"noisylogisticregression__alpha": [3e-3, 1e-2]}, cv=3, n_jobs=2).fit(X, y)
+    search = GridSearchCV(pipe, {"noisylogisticregression__alpha": [1e-2, 3e-2]}, cv=3, n_jobs=2).fit(X, y)
     assert search.best_estimator_.score(X_test, y_test) > 0.85
     best = search.best_estimator_[-1]
     best.unlearn([0])
