@@ -15,13 +15,16 @@ import math
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils import check_random_state
 
 from . import accounting
 from ._constants import cyclic_batch_bounds
 from ._validation import check_is_fitted
 from .certificate import UnlearningCertificate
 
-__all__ = ["StronglyConvexLedger", "UnlearningMixin", "parse_forget_request"]
+_COPY_CHUNK_ROWS = 8192
+
+__all__ = ["PostProcessingLedger", "StronglyConvexLedger", "UnlearningMixin", "parse_forget_request", "prepare_slots"]
 
 
 def parse_forget_request(indices, n_samples, removed, *, required=True):
@@ -97,8 +100,83 @@ def parse_forget_request(indices, n_samples, removed, *, required=True):
     return unique
 
 
+def prepare_slots(estimator, X, y_codes, batch_size, random_state, extra_columns=0):
+    """Lay the training rows out in cyclic slot order inside ``estimator``.
+
+    Sets ``_slot_of`` (row -> slot), ``_X_slots`` (rows in slot order, plus
+    ``extra_columns`` left for the caller to fill), ``_y_slots``, ``_weight``,
+    ``_removed_mask``, ``_batch_bounds`` and the noise generator's
+    ``_noise_key`` and ``_noise_counter``, all drawn from ``random_state``.
+    Copies in chunks, so fit never holds a second temporary copy of X.
+
+    Returns
+    -------
+    numpy.random.Generator
+        A further generator from the same seed, for the caller's own draws.
+    """
+    n_samples, n_features = X.shape
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    order_rng, noise_rng, other_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    order = order_rng.permutation(n_samples)
+    estimator._slot_of = np.empty(n_samples, dtype=np.int64)
+    estimator._slot_of[order] = np.arange(n_samples)
+    estimator._X_slots = np.empty((n_samples, n_features + extra_columns), dtype=X.dtype)
+    for start in range(0, n_samples, _COPY_CHUNK_ROWS):
+        rows = order[start:start + _COPY_CHUNK_ROWS]
+        estimator._X_slots[start:start + rows.size, :n_features] = X[rows]
+    estimator._y_slots = np.asarray(y_codes)[order].astype(np.int64)
+    estimator._weight = np.ones(n_samples, dtype=X.dtype)
+    estimator._removed_mask = np.zeros(n_samples, dtype=bool)
+    estimator._batch_bounds = cyclic_batch_bounds(n_samples, batch_size)
+    estimator._noise_key = int(noise_rng.integers(0, 2**64, dtype=np.uint64))
+    estimator._noise_counter = 0
+    estimator.removed_indices_ = np.empty(0, dtype=np.int64)
+    estimator.n_retained_ = n_samples
+    return other_rng
+
+
+class _Ledger:
+    """What every ledger offers the request handling of :class:`UnlearningMixin`.
+
+    Subclasses are frozen dataclasses with ``target_epsilon``, ``target_delta``,
+    ``noise_std`` and ``history`` fields, and implement ``guarantee``,
+    ``with_removed``, ``advanced`` and ``unlearning_certificate``.
+    """
+
+    def guarantee(self):
+        """The (ε, δ) certified in the current state."""
+        raise NotImplementedError
+
+    def meets_target(self):
+        epsilon, delta = self.guarantee()
+        return epsilon <= self.target_epsilon and delta <= self.target_delta
+
+    def epochs_to_target(self, max_epochs, minimum):
+        """Fewest epochs (≥ ``minimum``) after which the target is met, or None past ``max_epochs``.
+
+        The guarantee never weakens with more noisy epochs, so a bisection
+        over the epoch count finds the first that meets the target.
+        """
+        if self.advanced(minimum).meets_target():
+            return minimum
+        if max_epochs <= minimum or not self.advanced(max_epochs).meets_target():
+            return None
+        lo, hi = minimum, max_epochs  # lo misses, hi meets
+        step = 1
+        while lo + step < hi and not self.advanced(lo + step).meets_target():
+            lo, step = lo + step, step * 2
+        hi = min(hi, lo + step)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.advanced(mid).meets_target():
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+
 @dataclasses.dataclass(frozen=True)
-class StronglyConvexLedger:
+class StronglyConvexLedger(_Ledger):
     """Accounting state of projected noisy SGD on a strongly convex loss (math.md §3).
 
     Immutable: every change returns a new ledger, so a failed request cannot
@@ -205,6 +283,9 @@ class StronglyConvexLedger:
         rho = self.rdp_coefficient()
         return _to_dp(rho, self.target_delta)
 
+    def guarantee(self):
+        return self.epsilon()[0], self.target_delta
+
     # Transitions -------------------------------------------------------------------
 
     def with_removed(self, slots):
@@ -230,19 +311,6 @@ class StronglyConvexLedger:
         if "_removal_events" in self.__dict__:
             advanced.__dict__["_removal_events"] = self.__dict__["_removal_events"]
         return advanced
-
-    def epochs_to_target(self, max_epochs, minimum):
-        """Fewest epochs (≥ ``minimum``) that meet the target, or None past ``max_epochs``."""
-        def epsilon_after(epochs):
-            return self.advanced(epochs).epsilon()[0]
-
-        if epsilon_after(minimum) <= self.target_epsilon:
-            return minimum
-        if max_epochs <= minimum or epsilon_after(max_epochs) > self.target_epsilon:
-            return None
-        return accounting.calibrate_steps(
-            epsilon_after, self.target_epsilon, max_steps=max_epochs, min_steps=max(minimum, 1)
-        )
 
     def calibrated_noise(self, unlearning_epochs):
         """Smallest σ with which forgetting one row after training costs ``unlearning_epochs`` epochs.
@@ -319,8 +387,8 @@ class UnlearningMixin:
     ``advanced``, ``epochs_to_target`` and ``unlearning_certificate``),
     ``_removed_mask`` (bool per training row), ``_slot_of`` (training row ->
     slot), ``_weight`` (per slot), ``_noise_counter``, ``_params``,
-    ``_finetune(params, weight, epochs) -> (params, noise_counter)`` and
-    ``_purge_slots(slots)``.
+    ``_finetune(params, weight, epochs, start_ledger, end_ledger) -> (params, noise_counter)``
+    and ``_purge_slots(slots)``.
     """
 
     #: Give up (and change nothing) when the target needs more unlearning epochs.
@@ -392,8 +460,9 @@ class UnlearningMixin:
 
         weight = self._weight.copy()
         weight[new_slots] = 0
-        params, noise_counter = self._finetune(np.array(self._params, copy=True), weight, epochs)
-        ledger = ledger.advanced(epochs)
+        start_ledger, ledger = ledger, ledger.advanced(epochs)
+        params, noise_counter = self._finetune(np.array(self._params, copy=True), weight, epochs,
+                                               start_ledger, ledger)
         history = self.certificate_.history if self.certificate_.requests else ()
         if new_ids.size:
             history = history + ({"rows": int(new_ids.size), "epochs": int(epochs)},)
@@ -401,10 +470,9 @@ class UnlearningMixin:
             last = dict(history[-1])
             last["epochs"] = last["epochs"] + int(epochs)
             history = history[:-1] + (last,)
-        history = tuple(
-            dict(entry, epsilon=ledger.epsilon()[0]) if i == len(history) - 1 else entry
-            for i, entry in enumerate(history)
-        )
+        if history:
+            epsilon, delta = ledger.guarantee()
+            history = history[:-1] + (dict(history[-1], epsilon=epsilon, delta=delta),)
         certificate = ledger.unlearning_certificate(history)
 
         # Commit: nothing below can fail on valid state.

@@ -8,12 +8,11 @@ import math
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import check_random_state
 
 from . import accounting
 from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, get_backend
-from ._constants import cyclic_batch_bounds, logistic_constants, scale_rows
-from ._unlearning import StronglyConvexLedger, UnlearningMixin
+from ._constants import logistic_constants, scale_rows
+from ._unlearning import StronglyConvexLedger, UnlearningMixin, prepare_slots
 from ._validation import (
     Integral,
     Interval,
@@ -26,9 +25,6 @@ from ._validation import (
 )
 
 __all__ = ["NoisyLogisticRegression"]
-
-_COPY_CHUNK_ROWS = 8192
-
 
 class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression trained by projected noisy SGD, with certified unlearning.
@@ -219,22 +215,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         delta = 1.0 / n_samples if self.delta is None else float(self.delta)
         radius = constants.default_radius() if self.radius is None else float(self.radius)
 
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        order_rng, noise_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-        self._noise_key = int(noise_rng.integers(0, 2**64, dtype=np.uint64))
-        self._noise_counter = 0
-        order = order_rng.permutation(n_samples)
-        self._slot_of = np.empty(n_samples, dtype=np.int64)
-        self._slot_of[order] = np.arange(n_samples)
-        self._X_slots = np.empty((n_samples, n_features + 1), dtype=X.dtype)
-        for start in range(0, n_samples, _COPY_CHUNK_ROWS):
-            rows = order[start:start + _COPY_CHUNK_ROWS]
-            self._X_slots[start:start + rows.size, :n_features] = X[rows]
+        prepare_slots(self, X, y_codes, batch_size, self.random_state, extra_columns=1)
         scale_rows(self._X_slots[:, :n_features], constants.data_norm, out=self._X_slots)
-        self._y_slots = y_codes[order].astype(np.int64)
-        self._batch_bounds = cyclic_batch_bounds(n_samples, batch_size)
-        self._weight = np.ones(n_samples, dtype=X.dtype)
-        self._removed_mask = np.zeros(n_samples, dtype=bool)
 
         ledger = StronglyConvexLedger(
             step_size=step_size, lipschitz=constants.lipschitz, smoothness=constants.smoothness,
@@ -258,8 +240,6 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self._ledger = ledger.advanced(int(self.max_iter))
         self.step_size_, self.noise_, self.radius_, self.delta_ = step_size, noise, radius, delta
         self.n_iter_ = int(self.max_iter)
-        self.removed_indices_ = np.empty(0, dtype=np.int64)
-        self.n_retained_ = n_samples
         self.certificate_ = self._ledger.learning_certificate()
         self._publish_params()
         return self
@@ -283,7 +263,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
 
     # Hooks of UnlearningMixin ------------------------------------------------------
 
-    def _finetune(self, params, weight, epochs):
+    def _finetune(self, params, weight, epochs, start_ledger, end_ledger):
         return self._run_epochs(params, weight, epochs, "unlearning")
 
     def _purge_slots(self, slots):

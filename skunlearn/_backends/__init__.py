@@ -5,9 +5,13 @@ new parameters; validation, bookkeeping and certificates stay in the
 estimators. Modules are imported on first use, so ``import skunlearn`` loads
 neither numba kernels nor cupy.
 
-Interface (``linear`` models)::
+Interface::
 
-    run_logistic_epochs(params, X, y, weight, batch_bounds, config, rng, n_epochs) -> params
+    run_logistic_epochs(params, X, y, weight, batch_bounds, config, noise_key, noise_counter, n_epochs)
+        -> (params, noise_counter)
+    run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, noise_key, noise_counter, n_epochs)
+        -> (params, noise_counter)
+    mlp_loss_gradient(params, layer_sizes, X, y, weight, activation) -> (loss, gradient)
 
 ``X`` holds the rows in cyclic slot order (a removed row is a zero row of
 weight 0), batch j is ``X[batch_bounds[j]:batch_bounds[j + 1]]``, ``config``
@@ -19,11 +23,27 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-__all__ = ["BINARY_LOGISTIC", "SOFTMAX", "KernelConfig", "get_backend"]
+__all__ = [
+    "ACTIVATIONS",
+    "BINARY_LOGISTIC",
+    "GRADIENT_CLIPPING",
+    "MODEL_CLIPPING",
+    "SOFTMAX",
+    "KernelConfig",
+    "MLPConfig",
+    "get_backend",
+]
 
 #: Loss codes: integers, because a jitted function passed as an argument defeats numba's cache.
 BINARY_LOGISTIC = 0
 SOFTMAX = 1
+
+#: Activation codes of the MLP kernels.
+ACTIVATIONS = {"relu": 0, "tanh": 1, "logistic": 2}
+
+#: MLP update rules [Koloskova et al. 2025]: model clipping (projected SGD) and gradient clipping.
+MODEL_CLIPPING = 0
+GRADIENT_CLIPPING = 1
 
 _MODULES = {"cpu": "skunlearn._backends.numba_cpu"}
 
@@ -44,6 +64,29 @@ class KernelConfig:
 
     def as_args(self):
         return (self.loss, self.step_size, self.l2, self.noise_scale, self.radius)
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """Scalar settings of one MLP phase (training, noisy unlearning or noise-free fine-tuning).
+
+    ``update == MODEL_CLIPPING``: ``θ ← clip_R(θ − γ (g + λ θ)) + σ ξ``;
+    ``update == GRADIENT_CLIPPING``: ``θ ← (1 − γλ) θ − γ clip_{C₁}(g) + σ ξ``;
+    ``g`` is the mean gradient over the batch's retained rows, clipping is by
+    the global L2 norm, ``ξ ~ N(0, I)``.
+    """
+
+    activation: int
+    update: int
+    step_size: float
+    l2: float
+    noise_std: float
+    radius: float
+    gradient_clip: float
+
+    def as_args(self):
+        return (self.activation, self.update, self.step_size, self.l2, self.noise_std, self.radius,
+                self.gradient_clip)
 
 
 def get_backend(device):

@@ -34,7 +34,7 @@ from ._ziggurat import F_TABLE, GOLDEN, K_TABLE, MAX_ATTEMPTS, MIX_1, MIX_2, W_T
 #: Fast-accept thresholds as int64 (they are below 2**52): signed compares and conversions are cheaper.
 K_TABLE_SIGNED = K_TABLE.astype(np.int64)
 
-__all__ = ["TASKS", "fill_normals", "run_logistic_epochs"]
+__all__ = ["TASKS", "fill_normals", "mlp_loss_gradient", "run_logistic_epochs", "run_mlp_epochs"]
 
 #: Tasks per step: row parts of the gradient and shares of the noise (fixed, machine-independent).
 TASKS = 4
@@ -265,3 +265,206 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
                                   np.uint64(noise_counter), int(n_epochs), parallel)
     drawn = n_epochs * (batch_bounds.size - 1) * params.size if config.noise_scale > 0 else 0
     return params, noise_counter + drawn
+
+
+# ---------------------------------------------------------------------------- MLP
+#
+# Parameters live in one flat vector: for each layer l, W_l (n_in x n_out, C order)
+# then b_l. Clipping, noise and norms then act on one array, and a layer's weights
+# are a reshaped view.
+
+@njit(cache=True)
+def _activate(values, activation):
+    flat = values.reshape(-1)
+    for i in range(flat.size):
+        v = flat[i]
+        if activation == 0:
+            flat[i] = v if v > 0 else 0.0
+        elif activation == 1:
+            flat[i] = math.tanh(v)
+        else:
+            flat[i] = 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
+
+
+@njit(cache=True)
+def _activation_derivative(delta, activations, activation):
+    """delta *= f'(z), written with the activations a = f(z)."""
+    d = delta.reshape(-1)
+    a = activations.reshape(-1)
+    for i in range(d.size):
+        if activation == 0:
+            if a[i] <= 0:
+                d[i] = 0.0
+        elif activation == 1:
+            d[i] *= 1.0 - a[i] * a[i]
+        else:
+            d[i] *= a[i] * (1.0 - a[i])
+
+
+@njit(cache=True)
+def _mlp_batch_gradient(params, sizes, X, y, weight, lo, hi, activation, buffer, gradient):
+    """Mean loss and gradient over the retained rows of X[lo:hi]; gradient written in place.
+
+    ``buffer`` holds every layer's activations then one delta scratch. Returns
+    (summed loss, retained rows).
+    """
+    n_rows = hi - lo
+    n_layers = sizes.size - 1
+    retained = 0.0
+    for i in range(lo, hi):
+        retained += weight[i]
+    gradient[:] = 0.0
+    if retained == 0.0:
+        return 0.0, 0.0
+    # Forward: layer l's activations at buffer[act_offset[l]:], rows x sizes[l + 1].
+    act_offsets = np.zeros(n_layers + 1, dtype=np.int64)
+    for l in range(n_layers):
+        act_offsets[l + 1] = act_offsets[l] + n_rows * sizes[l + 1]
+    offset = 0
+    previous = X[lo:hi]
+    for l in range(n_layers):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        W = params[offset:offset + n_in * n_out].reshape(n_in, n_out)
+        b = params[offset + n_in * n_out:offset + n_in * n_out + n_out]
+        out = buffer[act_offsets[l]:act_offsets[l + 1]].reshape(n_rows, n_out)
+        np.dot(previous, W, out)
+        out += b
+        if l < n_layers - 1:
+            _activate(out, activation)
+        previous = out
+        offset += n_in * n_out + n_out
+    # Softmax cross-entropy: delta = w (p - e_y) / retained.
+    n_classes = sizes[n_layers]
+    logits = buffer[act_offsets[n_layers - 1]:act_offsets[n_layers]].reshape(n_rows, n_classes)
+    loss = 0.0
+    for i in range(n_rows):
+        top = logits[i, 0]
+        for k in range(1, n_classes):
+            top = max(top, logits[i, k])
+        total = 0.0
+        for k in range(n_classes):
+            total += math.exp(logits[i, k] - top)
+        w = weight[lo + i]
+        loss += w * (math.log(total) + top - logits[i, y[lo + i]])
+        for k in range(n_classes):
+            logits[i, k] = w * math.exp(logits[i, k] - top) / total / retained
+        logits[i, y[lo + i]] -= w / retained
+    # Backward.
+    delta = logits
+    for l in range(n_layers - 1, -1, -1):
+        offset -= sizes[l] * sizes[l + 1] + sizes[l + 1]
+        n_in, n_out = sizes[l], sizes[l + 1]
+        inputs = X[lo:hi] if l == 0 else buffer[act_offsets[l - 1]:act_offsets[l]].reshape(n_rows, n_in)
+        grad_W = gradient[offset:offset + n_in * n_out].reshape(n_in, n_out)
+        np.dot(inputs.T, delta, grad_W)
+        grad_b = gradient[offset + n_in * n_out:offset + n_in * n_out + n_out]
+        for i in range(n_rows):
+            for k in range(n_out):
+                grad_b[k] += delta[i, k]
+        if l > 0:
+            W = params[offset:offset + n_in * n_out].reshape(n_in, n_out)
+            scratch = buffer[act_offsets[n_layers]:act_offsets[n_layers] + n_rows * n_in].reshape(n_rows, n_in)
+            np.dot(delta, W.T, scratch)
+            _activation_derivative(scratch, inputs, activation)
+            # Move the scratch into the layer's own activation slot (no longer needed) to free the scratch.
+            own = buffer[act_offsets[l - 1]:act_offsets[l]].reshape(n_rows, n_in)
+            own[:, :] = scratch
+            delta = own
+    return loss, retained
+
+
+@njit(cache=True, parallel=True)
+def _draw_noise(noise, key, counter):
+    for t in prange(TASKS):
+        _fill_normals(noise, noise.size * t // TASKS, noise.size * (t + 1) // TASKS, key, counter)
+
+
+@njit(cache=True)
+def _global_norm(values):
+    total = 0.0
+    for i in range(values.size):
+        total += values[i] * values[i]
+    return math.sqrt(total)
+
+
+@njit(cache=True)
+def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, step_size, l2, noise_std, radius,
+                gradient_clip, key, counter, n_epochs):
+    max_rows = 0
+    for j in range(batch_bounds.size - 1):
+        max_rows = max(max_rows, batch_bounds[j + 1] - batch_bounds[j])
+    width = 0
+    for l in range(1, sizes.size):
+        width += sizes[l]
+    widest = 0
+    for l in range(sizes.size):
+        widest = max(widest, sizes[l])
+    buffer = np.empty(max_rows * (width + widest), dtype=params.dtype)
+    gradient = np.empty_like(params)
+    noise = np.empty(params.size if noise_std > 0.0 else 0, dtype=np.float64)
+    for _ in range(n_epochs):
+        for j in range(batch_bounds.size - 1):
+            _, retained = _mlp_batch_gradient(params, sizes, X, y, weight, batch_bounds[j], batch_bounds[j + 1],
+                                              activation, buffer, gradient)
+            if noise_std > 0.0:
+                _draw_noise(noise, key, counter)
+                counter += np.uint64(noise.size)
+            if update == 1:  # gradient clipping
+                norm = _global_norm(gradient)
+                scale = step_size * (min(1.0, gradient_clip / norm) if norm > 0 else 1.0)
+                shrink = 1.0 - step_size * l2
+                for i in range(params.size):
+                    params[i] = shrink * params[i] - scale * gradient[i]
+            else:  # model clipping / projected SGD
+                for i in range(params.size):
+                    params[i] = params[i] - step_size * (gradient[i] + l2 * params[i])
+                norm = _global_norm(params)
+                if norm > radius:
+                    params *= radius / norm
+            if noise_std > 0.0:
+                for i in range(params.size):
+                    params[i] += noise_std * noise[i]
+    return params, counter
+
+
+def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, noise_key, noise_counter, n_epochs):
+    """Run ``n_epochs`` cyclic epochs of one MLP phase (see ``MLPConfig``).
+
+    Parameters
+    ----------
+    params : ndarray of shape (n_params,)
+        Flat parameters, updated in place; same dtype as ``X``.
+    layer_sizes : ndarray of int64
+        ``[n_features, hidden..., n_classes]``.
+    X, y, weight, batch_bounds
+        As for :func:`run_logistic_epochs`.
+    config : MLPConfig
+    noise_key, noise_counter : int
+        The Gaussian generator's key and first index.
+    n_epochs : int
+
+    Returns
+    -------
+    params : ndarray
+    noise_counter : int
+    """
+    if n_epochs <= 0:
+        return params, noise_counter
+    params, counter = _mlp_epochs(params, np.asarray(layer_sizes, dtype=np.int64), X, y, weight, batch_bounds,
+                                  *config.as_args(), np.uint64(noise_key), np.uint64(noise_counter), int(n_epochs))
+    return params, int(counter)
+
+
+def mlp_loss_gradient(params, layer_sizes, X, y, weight, activation):
+    """Mean cross-entropy over the retained rows and its gradient (the kernel's own routine).
+
+    Returns
+    -------
+    loss : float
+    gradient : ndarray of shape (n_params,)
+    """
+    sizes = np.asarray(layer_sizes, dtype=np.int64)
+    gradient = np.empty_like(params)
+    buffer = np.empty(X.shape[0] * (int(sizes[1:].sum()) + int(sizes.max())), dtype=params.dtype)
+    loss, retained = _mlp_batch_gradient(params, sizes, X, y, weight, 0, X.shape[0], activation, buffer, gradient)
+    return loss / max(retained, 1.0), gradient
