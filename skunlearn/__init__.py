@@ -2,6 +2,7 @@
 
 from .certificate import UnlearningCertificate
 from .linear_model import NoisyLogisticRegression
+from .neural_network import NoisyMLPClassifier
 
 __version__ = "0.1.0.dev0"
-__all__ = ["NoisyLogisticRegression", "UnlearningCertificate", "__version__"]
+__all__ = ["NoisyLogisticRegression", "NoisyMLPClassifier", "UnlearningCertificate", "__version__"]

@@ -9,7 +9,7 @@ import numpy as np
 from ._backends import BINARY_LOGISTIC, KernelConfig
 from ._backends._ziggurat import reference_normals
 
-__all__ = ["reference_logistic_epochs", "reference_normals"]
+__all__ = ["reference_logistic_epochs", "reference_mlp_epochs", "reference_mlp_loss_gradient", "reference_normals"]
 
 
 def _sigmoid(z):
@@ -55,4 +55,90 @@ def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: Kernel
             norm = np.sqrt(np.sum(params.astype(np.float64) ** 2))
             if norm > config.radius:
                 params = (params * (config.radius / norm)).astype(dtype)
+    return params, noise_counter
+
+
+def _activate(values, activation):
+    if activation == 0:
+        return np.maximum(values, 0)
+    if activation == 1:
+        return np.tanh(values)
+    return _sigmoid(values)
+
+
+def _activation_derivative(activations, activation):
+    if activation == 0:
+        return (activations > 0).astype(activations.dtype)
+    if activation == 1:
+        return 1 - activations**2
+    return activations * (1 - activations)
+
+
+def reference_mlp_loss_gradient(params, layer_sizes, X, y, weight, activation):
+    """Mean cross-entropy over the retained rows and its gradient, by plain numpy backpropagation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sizes = [2, 3, 2]
+    >>> params = np.zeros(2 * 3 + 3 + 3 * 2 + 2)
+    >>> loss, gradient = reference_mlp_loss_gradient(params, sizes, np.ones((4, 2)), np.array([0, 1, 0, 1]),
+    ...                                              np.ones(4), 0)
+    >>> round(loss, 6), gradient.shape
+    (0.693147, (17,))
+    """
+    retained = weight.sum()
+    gradient = np.zeros_like(params)
+    if retained == 0:
+        return 0.0, gradient
+    weights, biases, offsets, offset = [], [], [], 0
+    for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        weights.append(params[offset:offset + n_in * n_out].reshape(n_in, n_out))
+        biases.append(params[offset + n_in * n_out:offset + n_in * n_out + n_out])
+        offsets.append(offset)
+        offset += n_in * n_out + n_out
+    activations = [X]
+    for i, (W, b) in enumerate(zip(weights, biases)):
+        z = activations[-1] @ W + b
+        activations.append(z if i == len(weights) - 1 else _activate(z, activation))
+    logits = activations[-1].astype(np.float64)
+    log_p = logits - logits.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    rows = np.arange(X.shape[0])
+    loss = -(weight * log_p[rows, y]).sum() / retained
+    delta = np.exp(log_p)
+    delta[rows, y] -= 1
+    delta = (weight[:, None] * delta / retained).astype(params.dtype)
+    for i in range(len(weights) - 1, -1, -1):
+        n_in, n_out = weights[i].shape
+        gradient[offsets[i]:offsets[i] + n_in * n_out] = (activations[i].T @ delta).ravel()
+        gradient[offsets[i] + n_in * n_out:offsets[i] + n_in * n_out + n_out] = delta.sum(axis=0)
+        if i > 0:
+            delta = (delta @ weights[i].T) * _activation_derivative(activations[i], activation)
+    return float(loss), gradient
+
+
+def reference_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, noise_key, noise_counter,
+                         n_epochs):
+    """Straightforward numpy version of ``numba_cpu.run_mlp_epochs`` (same noise)."""
+    from ._backends import GRADIENT_CLIPPING
+
+    params = np.array(params, copy=True)
+    for _ in range(n_epochs):
+        for start, stop in zip(batch_bounds[:-1], batch_bounds[1:]):
+            _, gradient = reference_mlp_loss_gradient(params, layer_sizes, X[start:stop], y[start:stop],
+                                                      weight[start:stop], config.activation)
+            if config.update == GRADIENT_CLIPPING:
+                norm = np.linalg.norm(gradient)
+                scale = config.step_size * (min(1.0, config.gradient_clip / norm) if norm > 0 else 1.0)
+                params = (1 - config.step_size * config.l2) * params - scale * gradient
+            else:
+                params = params - config.step_size * (gradient + config.l2 * params)
+                norm = np.linalg.norm(params)
+                if norm > config.radius:
+                    params = params * (config.radius / norm)
+            if config.noise_std > 0:
+                params = params + config.noise_std * reference_normals(noise_key, noise_counter, params.size)
+                noise_counter += params.size
+            params = params.astype(X.dtype)
     return params, noise_counter

@@ -488,3 +488,107 @@ class UnlearningMixin:
         self.certificate_ = certificate
         self._publish_params()
         return self
+
+
+@dataclasses.dataclass(frozen=True)
+class PostProcessingLedger(_Ledger):
+    """Accounting state of noisy fine-tuning as post-processing [NN] (math.md §4).
+
+    A request clips the model to ``initial_radius`` (C₀) and starts a noisy
+    phase on the retained rows; the certificate depends on the noisy steps of
+    the current phase only, whatever the size or number of requests.
+
+    ``method="gradient_clipping"``: ``ε_α ≤ α ρ_R`` with the closed form of
+    :func:`skunlearn.accounting.gradient_clipping_rdp_coefficient_closed_form`,
+    converted to (ε, δ) at the target δ. ``method="model_clipping"``: (ε, δ_T)
+    with ε the target and δ_T from the recursion of
+    :func:`skunlearn.accounting.model_clipping_deltas` at ``r = 2 C₂ / σ``.
+    """
+
+    method: str
+    initial_radius: float
+    clip_radius: float
+    gradient_clip: float
+    step_size: float
+    l2: float
+    noise_std: float
+    steps_per_epoch: int
+    target_epsilon: float
+    target_delta: float
+    phase_steps: int = 0
+    rows_forgotten: int = 0
+    finetuned: bool = False
+    history: tuple = ()
+
+    def guarantee(self):
+        if self.rows_forgotten == 0:
+            return 0.0, 0.0
+        if self.phase_steps == 0 or self.noise_std == 0:
+            return math.inf, self.target_delta
+        if self.method == "gradient_clipping":
+            rho = accounting.gradient_clipping_rdp_coefficient_closed_form(
+                self.initial_radius, self.gradient_clip, self.step_size, self.l2, self.noise_std, self.phase_steps)
+            return _to_dp(rho, self.target_delta)[0], self.target_delta
+        deltas = accounting.model_clipping_deltas(
+            self.target_epsilon, 2.0 * self.clip_radius / self.noise_std, self.phase_steps)
+        return self.target_epsilon, float(deltas[-1])
+
+    def with_removed(self, slots):
+        if len(slots) == 0:
+            return self
+        return dataclasses.replace(self, phase_steps=0, rows_forgotten=self.rows_forgotten + len(slots),
+                                   finetuned=False)
+
+    def advanced(self, epochs):
+        """After ``epochs`` noisy epochs; fine-tuning follows once the target is met."""
+        advanced = dataclasses.replace(self, phase_steps=self.phase_steps + int(epochs) * self.steps_per_epoch)
+        return dataclasses.replace(advanced, finetuned=advanced.meets_target())
+
+    def calibrated_noise(self, unlearning_epochs):
+        """Smallest σ that meets the target within ``unlearning_epochs`` noisy epochs."""
+        probe = dataclasses.replace(self, rows_forgotten=1, phase_steps=unlearning_epochs * self.steps_per_epoch)
+        if self.method == "gradient_clipping":
+            return accounting.calibrate_noise(
+                lambda noise: dataclasses.replace(probe, noise_std=noise).guarantee()[0], self.target_epsilon)
+        # Model clipping: δ_T falls as σ grows (r = 2C₂/σ shrinks); find where δ_T / δ crosses 1.
+        return accounting.calibrate_noise(
+            lambda noise: dataclasses.replace(probe, noise_std=noise).guarantee()[1] / self.target_delta, 1.0)
+
+    def rdp(self):
+        """(order, Rényi value) behind ε for gradient clipping; (None, None) otherwise."""
+        if self.method != "gradient_clipping" or not self.rows_forgotten or not self.phase_steps:
+            return None, None
+        rho = accounting.gradient_clipping_rdp_coefficient_closed_form(
+            self.initial_radius, self.gradient_clip, self.step_size, self.l2, self.noise_std, self.phase_steps)
+        _, order = _to_dp(rho, self.target_delta)
+        return order, None if order is None else order * rho
+
+    def constants(self):
+        return {"C0": self.initial_radius, "C1": self.gradient_clip, "C2": self.clip_radius,
+                "gamma": self.step_size, "lambda": self.l2, "steps_per_epoch": self.steps_per_epoch,
+                "method": self.method}
+
+    def training_certificate(self, training_steps, training_noise):
+        """After fit: the noisy training of a non-convex model carries no (ε, δ) claim."""
+        return UnlearningCertificate(
+            epsilon=math.inf, delta=self.target_delta, target_epsilon=self.target_epsilon,
+            target_delta=self.target_delta, order=None, renyi_divergence=None, method="mlp-training",
+            reference="no (epsilon, delta) claim for the training of a non-convex model; "
+                      "requests are certified by Koloskova et al. 2025",
+            neighbouring="none", noise=training_noise, steps=training_steps, constants=self.constants(),
+        )
+
+    def unlearning_certificate(self, history):
+        epsilon, delta = self.guarantee()
+        order, renyi = self.rdp()
+        gradient = self.method == "gradient_clipping"
+        return UnlearningCertificate(
+            epsilon=epsilon, delta=delta, target_epsilon=self.target_epsilon, target_delta=self.target_delta,
+            order=order, renyi_divergence=renyi, method=self.method.replace("_", "-"),
+            reference=("Koloskova et al. 2025 Thm 3 (PABI, optimal shift), tight RDP conversion" if gradient else
+                       "Koloskova et al. 2025 Thm 4 with Asoodeh et al. contraction (delta recursion)"),
+            neighbouring="removal of any set of rows: noisy fine-tuning on the retained rows from any model "
+                         "clipped to C0",
+            noise=self.noise_std, steps=self.phase_steps, rows_forgotten=self.rows_forgotten,
+            requests=len(history), constants=self.constants(), history=history,
+        )

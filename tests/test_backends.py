@@ -91,3 +91,63 @@ def test_batches_are_even():
     bounds = cyclic_batch_bounds(1347, 32)
     sizes = np.diff(bounds)
     assert bounds[-1] == 1347 and sizes.max() - sizes.min() <= 1 and sizes[-1] == sizes.min()
+
+
+# ---------------------------------------------------------------------------- MLP kernels
+
+from skunlearn._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig  # noqa: E402
+from skunlearn._testing import reference_mlp_epochs, reference_mlp_loss_gradient  # noqa: E402
+
+
+def mlp_problem(dtype, sizes=(6, 8, 5, 3), n=57, seed=1):
+    rng = np.random.default_rng(seed)
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    X = rng.standard_normal((n, sizes[0])).astype(dtype)
+    y = rng.integers(0, sizes[-1], n).astype(np.int64)
+    weight = np.ones(n, dtype)
+    weight[[2, 9]] = 0
+    X[[2, 9]] = 0
+    return np.array(sizes), (0.4 * rng.standard_normal(n_params)).astype(dtype), X, y, weight
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS.values()))
+def test_mlp_gradient_matches_finite_differences(activation):
+    sizes, params, X, y, weight = mlp_problem(np.float64)
+    loss, gradient = get_backend("cpu").mlp_loss_gradient(params, sizes, X, y, weight, activation)
+    numeric = np.empty_like(params)
+    for i in range(params.size):
+        step = np.zeros_like(params)
+        step[i] = 1e-6
+        plus = get_backend("cpu").mlp_loss_gradient(params + step, sizes, X, y, weight, activation)[0]
+        minus = get_backend("cpu").mlp_loss_gradient(params - step, sizes, X, y, weight, activation)[0]
+        numeric[i] = (plus - minus) / 2e-6
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-8)
+    reference_loss, reference_gradient = reference_mlp_loss_gradient(params, sizes, X, y, weight, activation)
+    assert loss == pytest.approx(reference_loss, rel=1e-12)
+    np.testing.assert_allclose(gradient, reference_gradient, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 5e-5)])
+@pytest.mark.parametrize("activation", list(ACTIVATIONS.values()))
+@pytest.mark.parametrize("update, radius, clip", [(MODEL_CLIPPING, 100.0, np.inf), (MODEL_CLIPPING, 1.0, np.inf),
+                                                  (GRADIENT_CLIPPING, np.inf, 0.05)])
+def test_mlp_kernel_matches_numpy_reference(dtype, tol, activation, update, radius, clip):
+    sizes, params, X, y, weight = mlp_problem(dtype)
+    bounds = cyclic_batch_bounds(X.shape[0], 10)
+    config = MLPConfig(activation, update, 0.3, 0.01, 0.02, radius, clip)
+    ours, counter = get_backend("cpu").run_mlp_epochs(params.copy(), sizes, X, y, weight, bounds, config, 9, 4, 2)
+    reference, reference_counter = reference_mlp_epochs(params, sizes, X, y, weight, bounds, config, 9, 4, 2)
+    assert counter == reference_counter == 4 + 2 * (bounds.size - 1) * params.size
+    assert ours.dtype == dtype
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=tol * max(1.0, np.abs(reference).max()))
+
+
+def test_mlp_removed_rows_do_not_matter():
+    sizes, params, X, y, weight = mlp_problem(np.float64)
+    bounds = cyclic_batch_bounds(X.shape[0], 10)
+    config = MLPConfig(0, MODEL_CLIPPING, 0.3, 0.01, 0.0, 100.0, np.inf)
+    run = get_backend("cpu").run_mlp_epochs
+    base, _ = run(params.copy(), sizes, X, y, weight, bounds, config, 0, 0, 2)
+    X_changed = X.copy()
+    X_changed[[2, 9]] = 5.0
+    np.testing.assert_array_equal(run(params.copy(), sizes, X_changed, y, weight, bounds, config, 0, 0, 2)[0], base)

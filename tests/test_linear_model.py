@@ -16,6 +16,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skunlearn import NoisyLogisticRegression, UnlearningCertificate
 from skunlearn._constants import scale_rows
 
+from .helpers import assert_unchanged, snapshot
+
 
 @parametrize_with_checks([NoisyLogisticRegression(random_state=0), NoisyLogisticRegression(batch_size=None, random_state=0)])
 def test_sklearn_compatible(estimator, check):
@@ -32,31 +34,6 @@ def digits():
 def cancer():
     X, y = load_breast_cancer(return_X_y=True)
     return train_test_split(StandardScaler().fit_transform(X), y, random_state=0, stratify=y)
-
-
-def snapshot(model):
-    """Everything a request may change."""
-    return {
-        "params": model.get_params(),
-        "coef": model.coef_.copy(),
-        "intercept": model.intercept_.copy(),
-        "X": model._X_slots.copy(),
-        "y": model._y_slots.copy(),
-        "weight": model._weight.copy(),
-        "removed": model.removed_indices_.copy(),
-        "retained": model.n_retained_,
-        "certificate": model.certificate_,
-        "noise_counter": model._noise_counter,
-    }
-
-
-def assert_unchanged(before, model):
-    after = snapshot(model)
-    for key, value in before.items():
-        if isinstance(value, np.ndarray):
-            assert np.array_equal(value, after[key]), key
-        else:
-            assert value == after[key], key
 
 
 # ---------------------------------------------------------------------------- sklearn surface

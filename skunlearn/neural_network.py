@@ -1,0 +1,400 @@
+"""NoisyMLPClassifier: a multilayer perceptron that forgets rows with a certificate."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy.special import expit, log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig, get_backend
+from ._unlearning import PostProcessingLedger, UnlearningMixin, prepare_slots
+from ._validation import (
+    Integral,
+    Interval,
+    Real,
+    StrOptions,
+    check_classification_targets,
+    check_is_fitted,
+    fit_context,
+    validate_data,
+)
+
+__all__ = ["NoisyMLPClassifier"]
+
+
+def _clip(params, radius):
+    norm = float(np.linalg.norm(params))
+    if norm > radius:
+        params *= params.dtype.type(radius / norm)
+    return params
+
+
+class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
+    """Multilayer perceptron trained by projected noisy SGD, with certified unlearning.
+
+    Softmax output, cross-entropy loss with an L2 penalty ``alpha``; training
+    runs ``max_iter`` epochs of ``θ ← Π_R(θ − γ(g + αθ)) + σ ξ`` over a cyclic
+    mini-batch order drawn from ``random_state`` (noise on every parameter,
+    model projected to the ball of radius ``radius``).
+
+    No convexity holds, so the certificate comes from noisy fine-tuning as
+    post-processing (Koloskova et al., ICML 2025; math.md §4): a request
+    clips the model to C₀ = ``radius``, runs noisy epochs on the retained rows
+    with ``unlearn_method`` until the accountant certifies ``(epsilon, delta)``,
+    clips again and fine-tunes without noise for ``finetune_epochs`` epochs
+    (post-processing, free for the certificate). The bound does not depend on
+    how many rows are forgotten.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+    activation : {"relu", "tanh", "logistic"}, default="relu"
+    alpha : float, default=1e-4
+        L2 penalty λ, also the weight decay of the noisy phase.
+    batch_size : int, default=64
+        Clipped to ``n_samples``; rows are split into ``ceil(n / batch_size)``
+        batches whose sizes differ by at most one.
+    learning_rate_init : float, default=0.1
+        Step size γ of training, of the noisy phase and of fine-tuning.
+    max_iter : int, default=30
+        Training epochs.
+    noise : float, default=1e-3
+        Standard deviation of the noise added to every parameter at each
+        training step (the certificate does not rely on it).
+    radius : float, default=10.0
+        C₀: training projects the model on this ball and each request clips
+        to it. 10 holds the weights of a small network on standardised data.
+    epsilon : float, default=1.0
+        Target ε of the unlearning certificate.
+    delta : float or None, default=None
+        Target δ; None means ``1 / n_samples``.
+    unlearn_method : {"model_clipping", "gradient_clipping"}, default="model_clipping"
+        Noisy phase: ``θ ← clip_{C₂}(θ − γ(g + λθ)) + σξ`` (certified by the
+        δ recursion of Koloskova et al. Thm 4) or
+        ``θ ← (1 − γλ)θ − γ clip_{C₁}(g) + σξ`` (Thm 3, converted with the
+        tight Rényi conversion).
+    unlearning_epochs : int, default=1
+        Noisy epochs a request runs; the noise is calibrated for it.
+    unlearning_noise : float or None, default=None
+        σ of the noisy phase; None calibrates the smallest that meets the target
+        within ``unlearning_epochs``.
+    gradient_clip : float, default=1.0
+        C₁, global norm of the clipped mean gradient (gradient clipping).
+    clip_radius : float or None, default=None
+        C₂, the model-clipping radius of the noisy phase; None uses ``radius``.
+    finetune_epochs : int, default=10
+        Noise-free epochs on the retained rows after the noisy phase.
+    device : {"cpu"}, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, batch order and noise.
+    verbose : int, default=0
+        Print epoch progress when > 0.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coefs_ : list of ndarray
+        Weight matrices, ``coefs_[i]`` of shape (n_in, n_out).
+    intercepts_ : list of ndarray
+    n_layers_ : int
+    n_outputs_ : int
+    out_activation_ : str
+        ``"softmax"``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray
+        Only when ``X`` has string column names.
+    n_iter_ : int
+    unlearning_noise_ : float
+        The σ of the noisy phase (calibrated or given).
+    delta_ : float
+    certificate_ : UnlearningCertificate
+        After ``fit``: no claim (ε = inf); after each request: the unlearning
+        guarantee of the noisy phase.
+    removed_indices_ : ndarray of int
+    n_retained_ : int
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : the same model without noise or unlearning.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skunlearn import NoisyMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = (X - 8.0) / 8.0
+    >>> model = NoisyMLPClassifier(max_iter=10, random_state=0).fit(X, y)
+    >>> model.score(X, y) > 0.9
+    True
+    >>> model.unlearn([0, 1, 2]).certificate_.satisfied
+    True
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "radius": [Interval(Real, 0, None, closed="neither")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "delta": [Interval(Real, 0, 1, closed="neither"), None],
+        "unlearn_method": [StrOptions({"model_clipping", "gradient_clipping"})],
+        "unlearning_epochs": [Interval(Integral, 1, None, closed="left")],
+        "unlearning_noise": [Interval(Real, 0, None, closed="neither"), None],
+        "gradient_clip": [Interval(Real, 0, None, closed="neither")],
+        "clip_radius": [Interval(Real, 0, None, closed="neither"), None],
+        "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
+        "device": [StrOptions({"cpu"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        alpha=1e-4,
+        batch_size=64,
+        learning_rate_init=0.1,
+        max_iter=30,
+        noise=1e-3,
+        radius=10.0,
+        epsilon=1.0,
+        delta=None,
+        unlearn_method="model_clipping",
+        unlearning_epochs=1,
+        unlearning_noise=None,
+        gradient_clip=1.0,
+        clip_radius=None,
+        finetune_epochs=10,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.noise = noise
+        self.radius = radius
+        self.epsilon = epsilon
+        self.delta = delta
+        self.unlearn_method = unlearn_method
+        self.unlearning_epochs = unlearning_epochs
+        self.unlearning_noise = unlearning_noise
+        self.gradient_clip = gradient_clip
+        self.clip_radius = clip_radius
+        self.finetune_epochs = finetune_epochs
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @fit_context
+    def fit(self, X, y):
+        """Train on ``(X, y)`` with projected noisy SGD.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Dense, finite; float32 stays float32.
+        y : array-like of shape (n_samples,)
+            Class labels (at least two classes).
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C")
+        check_classification_targets(y)
+        self.classes_, y_codes = np.unique(y, return_inverse=True)
+        if self.classes_.size < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the data contains only one "
+                f"class: {self.classes_[0]!r}"
+            )
+        hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        if hidden.ndim != 1 or not np.issubdtype(hidden.dtype, np.integer) or np.any(hidden < 1):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
+        n_samples, n_features = X.shape
+        self._layer_sizes = np.array([n_features, *hidden.tolist(), self.classes_.size], dtype=np.int64)
+        batch_size = min(int(self.batch_size), n_samples)
+        init_rng = prepare_slots(self, X, y_codes, batch_size, self.random_state)
+        params = self._initial_params(init_rng, X.dtype)
+
+        self._activation_code = ACTIVATIONS[self.activation]
+        self._training_config = MLPConfig(
+            activation=self._activation_code, update=MODEL_CLIPPING, step_size=float(self.learning_rate_init),
+            l2=float(self.alpha), noise_std=float(self.noise), radius=float(self.radius), gradient_clip=math.inf,
+        )
+        self._params, self._noise_counter = self._run(params, self._weight, int(self.max_iter),
+                                                      self._training_config, "training", 0)
+
+        delta = 1.0 / n_samples if self.delta is None else float(self.delta)
+        if self.unlearn_method == "gradient_clipping" and self.learning_rate_init * self.alpha >= 1:
+            raise ValueError("gradient clipping needs learning_rate_init * alpha < 1")
+        ledger = PostProcessingLedger(
+            method=self.unlearn_method, initial_radius=float(self.radius),
+            clip_radius=float(self.radius if self.clip_radius is None else self.clip_radius),
+            gradient_clip=float(self.gradient_clip), step_size=float(self.learning_rate_init), l2=float(self.alpha),
+            noise_std=0.0, steps_per_epoch=self._batch_bounds.size - 1, target_epsilon=float(self.epsilon),
+            target_delta=delta,
+        )
+        if self.unlearning_noise is None:
+            noise = ledger.calibrated_noise(int(self.unlearning_epochs))
+        else:
+            noise = float(self.unlearning_noise)
+        self._ledger = dataclasses.replace(ledger, noise_std=noise)
+        self.unlearning_noise_, self.delta_ = noise, delta
+        self.n_iter_ = int(self.max_iter)
+        self.n_layers_ = self._layer_sizes.size
+        self.n_outputs_ = int(self.classes_.size)
+        self.out_activation_ = "softmax"
+        self.certificate_ = self._ledger.training_certificate(self.n_iter_ * (self._batch_bounds.size - 1),
+                                                             float(self.noise))
+        self._publish_params()
+        return self
+
+    def _initial_params(self, rng, dtype):
+        """Glorot-uniform weights and biases, as scikit-learn's MLP initialises them."""
+        pieces = []
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for n_in, n_out in zip(self._layer_sizes[:-1], self._layer_sizes[1:]):
+            bound = math.sqrt(factor / (n_in + n_out))
+            pieces.append(rng.uniform(-bound, bound, n_in * n_out))
+            pieces.append(rng.uniform(-bound, bound, n_out))
+        return np.concatenate(pieces).astype(dtype)
+
+    def _run(self, params, weight, n_epochs, config, phase, counter):
+        """Epochs of one phase from noise index ``counter``; returns (params, next counter)."""
+        backend = get_backend(self.device)
+        if n_epochs <= 0:
+            return params, counter
+        per_call = n_epochs if not self.verbose else 1
+        for done in range(0, n_epochs, per_call):
+            params, counter = backend.run_mlp_epochs(
+                params, self._layer_sizes, self._X_slots, self._y_slots, weight, self._batch_bounds, config,
+                self._noise_key, counter, per_call,
+            )
+            if self.verbose:
+                print(f"[NoisyMLPClassifier] {phase} epoch {done + 1}/{n_epochs}, "
+                      f"parameter norm {np.linalg.norm(params):.4g}")
+        return params, counter
+
+    # Hooks of UnlearningMixin ------------------------------------------------------
+
+    def _finetune(self, params, weight, epochs, start_ledger, end_ledger):
+        counter = self._noise_counter
+        if epochs > 0:
+            if start_ledger.phase_steps == 0:  # a new request: start from the model clipped to C0
+                params = _clip(params, start_ledger.initial_radius)
+            noisy = MLPConfig(
+                activation=self._activation_code,
+                update=GRADIENT_CLIPPING if start_ledger.method == "gradient_clipping" else MODEL_CLIPPING,
+                step_size=start_ledger.step_size, l2=start_ledger.l2, noise_std=start_ledger.noise_std,
+                radius=start_ledger.clip_radius, gradient_clip=start_ledger.gradient_clip,
+            )
+            params, counter = self._run(params, weight, epochs, noisy, "unlearning", counter)
+        if end_ledger.finetuned and not start_ledger.finetuned and self.finetune_epochs:
+            # Post-processing of the certified model: clip the noise away, then train without noise.
+            params = _clip(params, float(self.radius))
+            plain = dataclasses.replace(self._training_config, noise_std=0.0)
+            params, counter = self._run(params, weight, int(self.finetune_epochs), plain, "fine-tuning", counter)
+        return params, counter
+
+    def _purge_slots(self, slots):
+        self._X_slots[slots] = 0
+        self._y_slots[slots] = 0
+
+    def _publish_params(self):
+        self.coefs_, self.intercepts_ = [], []
+        offset = 0
+        for n_in, n_out in zip(self._layer_sizes[:-1], self._layer_sizes[1:]):
+            self.coefs_.append(self._params[offset:offset + n_in * n_out].reshape(n_in, n_out).copy())
+            offset += n_in * n_out
+            self.intercepts_.append(self._params[offset:offset + n_out].copy())
+            offset += n_out
+
+    # Prediction --------------------------------------------------------------------
+
+    def _logits(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        activations = X
+        for i, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_)):
+            activations = activations @ coef.astype(X.dtype, copy=False) + intercept.astype(X.dtype, copy=False)
+            if i < len(self.coefs_) - 1:
+                if self.activation == "relu":
+                    np.maximum(activations, 0, out=activations)
+                elif self.activation == "tanh":
+                    np.tanh(activations, out=activations)
+                else:
+                    activations = expit(activations)
+        return activations
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return softmax(self._logits(X), axis=1)
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed stably.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return log_softmax(self._logits(X), axis=1)
+
+    def decision_function(self, X):
+        """Output-layer logits; for two classes, the difference of the two (1-D).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        logits = self._logits(X)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        logits = self._logits(X)
+        return self.classes_[logits.argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags

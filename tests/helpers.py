@@ -1,0 +1,28 @@
+"""Helpers shared by the estimator tests."""
+
+import numpy as np
+
+
+def snapshot(model):
+    """Everything an unlearning request may change."""
+    return {
+        "params": model.get_params(),
+        "weights": model._params.copy(),
+        "X": model._X_slots.copy(),
+        "y": model._y_slots.copy(),
+        "weight": model._weight.copy(),
+        "removed": model.removed_indices_.copy(),
+        "retained": model.n_retained_,
+        "certificate": model.certificate_,
+        "noise_counter": model._noise_counter,
+        "ledger": model._ledger,
+    }
+
+
+def assert_unchanged(before, model):
+    after = snapshot(model)
+    for key, value in before.items():
+        if isinstance(value, np.ndarray):
+            assert np.array_equal(value, after[key]), key
+        else:
+            assert value == after[key], key
