@@ -22,7 +22,10 @@ costs as much as reading X; this generator takes about a third of the time of
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import tempfile
 
 import numpy as np
 from numba import njit, prange
@@ -34,7 +37,7 @@ from ._ziggurat import F_TABLE, GOLDEN, K_TABLE, MAX_ATTEMPTS, MIX_1, MIX_2, W_T
 #: Fast-accept thresholds as int64 (they are below 2**52): signed compares and conversions are cheaper.
 K_TABLE_SIGNED = K_TABLE.astype(np.int64)
 
-__all__ = ["TASKS", "fill_normals", "mlp_loss_gradient", "run_logistic_epochs", "run_mlp_epochs"]
+__all__ = ["TASKS", "fill_normals", "mlp_loss_gradient", "run_logistic_epochs", "run_mlp_epochs", "warm_up"]
 
 #: Tasks per step: row parts of the gradient and shares of the noise (fixed, machine-independent).
 TASKS = 4
@@ -257,6 +260,7 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
     """
     if n_epochs <= 0:
         return params, noise_counter
+    warm_up(params.dtype)
     parallel = int(np.max(np.diff(batch_bounds))) * params.size >= _PARALLEL_WORK
     # BLAS runs single-threaded inside the kernel: the tasks are the parallelism, and a
     # multi-threaded BLAS called from a numba thread oversubscribes the cores badly.
@@ -373,12 +377,6 @@ def _mlp_batch_gradient(params, sizes, X, y, weight, lo, hi, activation, buffer,
     return loss, retained
 
 
-@njit(cache=True, parallel=True)
-def _draw_noise(noise, key, counter):
-    for t in prange(TASKS):
-        _fill_normals(noise, noise.size * t // TASKS, noise.size * (t + 1) // TASKS, key, counter)
-
-
 @njit(cache=True)
 def _global_norm(values):
     total = 0.0
@@ -407,7 +405,8 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
             _, retained = _mlp_batch_gradient(params, sizes, X, y, weight, batch_bounds[j], batch_bounds[j + 1],
                                               activation, buffer, gradient)
             if noise_std > 0.0:
-                _draw_noise(noise, key, counter)
+                # Serially: numba threads next to a multi-threaded BLAS would fight over the cores.
+                _fill_normals(noise, 0, noise.size, key, counter)
                 counter += np.uint64(noise.size)
             if update == 1:  # gradient clipping
                 norm = _global_norm(gradient)
@@ -450,6 +449,7 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
     """
     if n_epochs <= 0:
         return params, noise_counter
+    warm_up(params.dtype)
     params, counter = _mlp_epochs(params, np.asarray(layer_sizes, dtype=np.int64), X, y, weight, batch_bounds,
                                   *config.as_args(), np.uint64(noise_key), np.uint64(noise_counter), int(n_epochs))
     return params, int(counter)
@@ -468,3 +468,53 @@ def mlp_loss_gradient(params, layer_sizes, X, y, weight, activation):
     buffer = np.empty(X.shape[0] * (int(sizes[1:].sum()) + int(sizes.max())), dtype=params.dtype)
     loss, retained = _mlp_batch_gradient(params, sizes, X, y, weight, 0, X.shape[0], activation, buffer, gradient)
     return loss / max(retained, 1.0), gradient
+
+
+# ---------------------------------------------------------------------------- warm-up
+
+_WARM_DTYPES = set()
+
+
+@contextlib.contextmanager
+def _compile_lock():
+    """An inter-process lock around compilation.
+
+    numba's cache is not safe when two processes compile the same parallel
+    kernel at once (numba issue #10128: mismatched cache files, then segfaults
+    on load), as joblib workers of a fresh install would. Compiling under a
+    file lock makes the second process load what the first one wrote.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: no lock
+        yield
+        return
+    directory = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    if not os.access(directory if os.path.isdir(directory) else os.path.dirname(directory), os.W_OK):
+        directory = tempfile.gettempdir()
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "skunlearn-numba-compile.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def warm_up(dtype):
+    """Compile (or load from numba's cache) every kernel for ``dtype``, once per process."""
+    dtype = np.dtype(dtype)
+    if dtype in _WARM_DTYPES:
+        return
+    with _compile_lock():
+        X = np.ones((8, 3), dtype=dtype)
+        y = np.zeros(8, dtype=np.int64)
+        weight = np.ones(8, dtype=dtype)
+        bounds = np.array([0, 4, 8], dtype=np.int64)
+        for parallel in (False, True):
+            _logistic_epochs(np.zeros((2, 3), dtype), X, y, weight, bounds, 1, 0.1, 0.01, 0.1, 10.0,
+                             np.uint64(0), np.uint64(0), 1, parallel)
+        _mlp_epochs(np.zeros(3 * 2 + 2 + 2 * 2 + 2, dtype), np.array([3, 2, 2], dtype=np.int64), X, y, weight,
+                    bounds, 0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, np.uint64(0), np.uint64(0), 1)
+        fill_normals(np.empty(4), np.uint64(0), 0)
+    _WARM_DTYPES.add(dtype)

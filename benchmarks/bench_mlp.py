@@ -1,0 +1,106 @@
+"""NoisyMLPClassifier speed on 60,000 x 784 float32, one hidden layer of 256, 10 classes, batch 128.
+
+Goal (measured side by side in this run): one epoch of noisy training (noise on all
+203,530 parameters at every step) within 2x of one epoch of scikit-learn's
+MLPClassifier(solver="sgd"), which adds no noise. Opacus (DP-SGD with per-example
+clipping in PyTorch) is timed too when it is installed.
+
+Run: ``python benchmarks/bench_mlp.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks._common import best_time, machine_line, memory_bandwidth, report, synthetic_mnist  # noqa: E402
+
+
+def _opacus_epoch(X, y, hidden=256, batch_size=128):
+    """One DP-SGD epoch with Opacus, or None when it is not installed."""
+    try:
+        import torch
+        from opacus import PrivacyEngine
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))),
+        batch_size=batch_size)
+    model, optimizer, loader = PrivacyEngine().make_private(
+        module=model, optimizer=optimizer, data_loader=loader, noise_multiplier=1.0, max_grad_norm=1.0)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def epoch():
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+
+    return best_time(epoch, 1)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 rows instead of 60,000 (smoke test)")
+    args = parser.parse_args(argv)
+    n_samples = 10_000 if args.quick else 60_000
+
+    from sklearn.neural_network import MLPClassifier
+
+    from skunlearn._backends import ACTIVATIONS, MODEL_CLIPPING, MLPConfig
+    from skunlearn._backends.numba_cpu import fill_normals, run_mlp_epochs
+    from skunlearn._constants import cyclic_batch_bounds
+
+    print(machine_line())
+    X, y = synthetic_mnist(n_samples)
+    X /= np.float32(np.abs(X).max())
+    print(f"data: {X.shape[0]} x {X.shape[1]} {X.dtype}, 10 classes, hidden layer 256, batch 128\n")
+
+    sizes = np.array([X.shape[1], 256, 10])
+    n_params = int(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
+    params = (0.05 * np.random.default_rng(0).standard_normal(n_params)).astype(np.float32)
+    bounds = cyclic_batch_bounds(n_samples, 128)
+    y_codes = y.astype(np.int64)
+    weight = np.ones(n_samples, np.float32)
+    config = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 1e-3, 100.0, np.inf)
+    noise_free = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 0.0, 100.0, np.inf)
+    run_mlp_epochs(params.copy(), sizes, X[:1024], y_codes[:1024], weight[:1024], cyclic_batch_bounds(1024, 128),
+                   config, 1, 0, 1)  # compile / load the kernels
+    ours = best_time(lambda: run_mlp_epochs(params.copy(), sizes, X, y_codes, weight, bounds, config, 1, 0, 1), 2)
+    ours_free = best_time(
+        lambda: run_mlp_epochs(params.copy(), sizes, X, y_codes, weight, bounds, noise_free, 1, 0, 1), 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one epoch does not converge, by design
+        sklearn_epoch = best_time(lambda: MLPClassifier((256,), solver="sgd", batch_size=128, max_iter=1,
+                                                        shuffle=False, random_state=0).fit(X, y), 2)
+    n_normals = (bounds.size - 1) * n_params
+    buffer = np.empty(n_params * 64)
+    fill_normals(buffer, np.uint64(1), 0)
+    noise_floor = best_time(lambda: fill_normals(buffer, np.uint64(1), 0)) * n_normals / buffer.size
+    flops = 3 * 2 * n_samples * n_params  # forward, two backward products
+    opacus = _opacus_epoch(X, y)
+
+    rows = [
+        ("one noisy epoch, skunlearn (numba)", f"{ours:8.3f} s"),
+        ("one epoch without noise, skunlearn", f"{ours_free:8.3f} s"),
+        ("one epoch, MLPClassifier(sgd), no noise", f"{sklearn_epoch:8.3f} s"),
+        ("Opacus DP-SGD epoch", "not installed" if opacus is None else f"{opacus:8.3f} s"),
+        ("floor: read X once", f"{X.nbytes / memory_bandwidth():8.3f} s"),
+        (f"floor: draw {n_normals / 1e6:.0f} M normals, one thread", f"{noise_floor:8.3f} s"),
+        ("work: 3 matrix products per step", f"{flops / 1e9:8.1f} GFLOP  ({flops / ours / 1e9:.1f} GFLOP/s achieved)"),
+    ]
+    goals = [("noisy epoch within 2x of MLPClassifier epoch (sklearn time x 2 / ours)", 2 * sklearn_epoch / ours, 1.0)]
+    return report(rows, goals)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
