@@ -76,8 +76,11 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         :mod:`skunlearn.accounting.pnsgd` (no convergence assumption).
         ``"published"``: the form published by Chien et al., which assumes the
         training converged; for comparison with the paper only.
-    device : {"cpu"}, default="cpu"
-        Where the kernels run.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where the kernels run: numba on the CPU, CuPy on an NVIDIA GPU, or the
+        GPU when one is usable and the CPU otherwise. Resolved at every call,
+        so a model fitted on a GPU unlearns on a machine without one after
+        ``set_params(device="cpu")`` (or with ``"auto"``).
     random_state : int, RandomState instance or None, default=None
         Seeds the batch order and the noise; the same value gives the same
         model after ``fit`` and after each request.
@@ -140,7 +143,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         "data_norm": [Interval(Real, 0, None, closed="neither")],
         "radius": [Interval(Real, 0, None, closed="neither"), None],
         "bound": [StrOptions({"coupled", "published"})],
-        "device": [StrOptions({"cpu"})],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }

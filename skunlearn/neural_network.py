@@ -87,7 +87,9 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         C₂, the model-clipping radius of the noisy phase; None uses ``radius``.
     finetune_epochs : int, default=10
         Noise-free epochs on the retained rows after the noisy phase.
-    device : {"cpu"}, default="cpu"
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where the kernels run (numba CPU, CuPy GPU, or the GPU when usable);
+        resolved at every call, fitted attributes are numpy arrays.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, batch order and noise.
     verbose : int, default=0
@@ -150,7 +152,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         "gradient_clip": [Interval(Real, 0, None, closed="neither")],
         "clip_radius": [Interval(Real, 0, None, closed="neither"), None],
         "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
-        "device": [StrOptions({"cpu"})],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }

@@ -151,3 +151,29 @@ def test_mlp_removed_rows_do_not_matter():
     X_changed = X.copy()
     X_changed[[2, 9]] = 5.0
     np.testing.assert_array_equal(run(params.copy(), sizes, X_changed, y, weight, bounds, config, 0, 0, 2)[0], base)
+
+
+def test_cuda_without_a_gpu_is_a_clear_error_and_auto_falls_back(monkeypatch):
+    import importlib
+
+    real_import = importlib.import_module
+
+    def no_cupy(name, *args):
+        if name == "skunlearn._backends.cupy_gpu":
+            raise ImportError('device="cuda" needs CuPy and an NVIDIA GPU')
+        return real_import(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", no_cupy)
+    with pytest.raises(RuntimeError, match="device=\"cuda\" is unavailable"):
+        get_backend("cuda")
+    assert get_backend("auto").__name__ == "skunlearn._backends.numba_cpu"
+
+
+def test_import_skunlearn_loads_neither_numba_kernels_nor_cupy():
+    import subprocess
+    import sys
+
+    code = ("import sys, skunlearn; "
+            "print('skunlearn._backends.numba_cpu' in sys.modules, 'cupy' in sys.modules, 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False", "False"]

@@ -45,7 +45,6 @@ ACTIVATIONS = {"relu": 0, "tanh": 1, "logistic": 2}
 MODEL_CLIPPING = 0
 GRADIENT_CLIPPING = 1
 
-_MODULES = {"cpu": "skunlearn._backends.numba_cpu"}
 
 
 @dataclass(frozen=True)
@@ -90,9 +89,22 @@ class MLPConfig:
 
 
 def get_backend(device):
-    """The backend module for ``device`` (``"cpu"``), imported on first use."""
-    try:
-        name = _MODULES[device]
-    except KeyError:
-        raise ValueError(f"device must be one of {sorted(_MODULES)}, got {device!r}") from None
-    return importlib.import_module(name)
+    """The backend module for ``device``, imported on first use.
+
+    ``"cpu"``: numba. ``"cuda"``: CuPy, which must be installed and see a GPU
+    (else a RuntimeError says what is missing). ``"auto"``: CuPy when it sees
+    a GPU, numba otherwise.
+    """
+    if device not in ("cpu", "cuda", "auto"):
+        raise ValueError(f"device must be one of ['auto', 'cpu', 'cuda'], got {device!r}")
+    if device in ("cuda", "auto"):
+        try:
+            module = importlib.import_module("skunlearn._backends.cupy_gpu")
+            if module.is_available():
+                return module
+            problem = "CuPy sees no CUDA GPU"
+        except ImportError as error:
+            problem = str(error)
+        if device == "cuda":
+            raise RuntimeError(f'device="cuda" is unavailable: {problem}. Use device="cpu" or "auto".')
+    return importlib.import_module("skunlearn._backends.numba_cpu")
