@@ -141,15 +141,19 @@ def main(argv=None):
     bounds = cyclic_batch_bounds(n, 1024)
     config = KernelConfig(SOFTMAX, 3.0, 1e-3, 0.05, 1e3)
     start = np.zeros((10, X_slots.shape[1]), np.float32)
-    gpu_time = _gpu_time(lambda: gpu.run_logistic_epochs(start.copy(), X_slots, y_slots, weight, bounds, config, 1, 0, 1))
-    gpu_epochs = _gpu_time(lambda: gpu.run_logistic_epochs(start.copy(), X_slots, y_slots, weight, bounds, config,
-                                                           1, 0, 5), 1) / 5
+    def logistic_call(epochs):
+        return _gpu_time(lambda: gpu.run_logistic_epochs(start.copy(), X_slots, y_slots, weight, bounds, config,
+                                                         1, 0, epochs), 2)
+
+    gpu_time = logistic_call(1)
+    # Steady state: the extra epochs of a longer call (data already on the GPU, graph replayed).
+    gpu_epochs = (logistic_call(6) - gpu_time) / 5
     cpu_time = best_time(lambda: cpu.run_logistic_epochs(start.copy(), X_slots, y_slots, weight, bounds, config,
                                                          1, 0, 1), 2)
     floor = X_slots.nbytes / bandwidth
     rows += [
-        (f"logistic {n}x784: GPU, one call of 1 epoch (transfer included)", f"{gpu_time * 1e3:9.1f} ms"),
-        ("logistic: GPU, per epoch in a call of 5 (graph replay)", f"{gpu_epochs * 1e3:9.1f} ms"),
+        (f"logistic {n}x784: GPU, a call of 1 epoch (host-to-GPU copy included)", f"{gpu_time * 1e3:9.1f} ms"),
+        ("logistic: GPU, each further epoch of a call (graph replay)", f"{gpu_epochs * 1e3:9.1f} ms"),
         ("logistic: numba CPU backend, one epoch", f"{cpu_time * 1e3:9.1f} ms"),
         ("logistic: floor, read X once on the GPU", f"{floor * 1e3:9.2f} ms"),
     ]
@@ -171,12 +175,17 @@ def main(argv=None):
     n_params = int(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
     params = (0.05 * np.random.default_rng(0).standard_normal(n_params)).astype(np.float32)
     mlp_config = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 1e-3, 100.0, np.inf)
-    gpu_epochs = _gpu_time(lambda: gpu.run_mlp_epochs(params.copy(), sizes, X, y_codes, weight, bounds, mlp_config,
-                                                      1, 0, 5), 1) / 5
+    def mlp_call(epochs):
+        return _gpu_time(lambda: gpu.run_mlp_epochs(params.copy(), sizes, X, y_codes, weight, bounds, mlp_config,
+                                                    1, 0, epochs), 2)
+
+    mlp_one = mlp_call(1)
+    gpu_epochs = (mlp_call(6) - mlp_one) / 5
     cpu_time = best_time(lambda: cpu.run_mlp_epochs(params.copy(), sizes, X, y_codes, weight, bounds, mlp_config,
                                                     1, 0, 1), 2)
     rows += [
-        (f"MLP {n}x784-256-10: GPU, per epoch in a call of 5", f"{gpu_epochs * 1e3:9.1f} ms"),
+        (f"MLP {n}x784-256-10: GPU, a call of 1 epoch (copy included)", f"{mlp_one * 1e3:9.1f} ms"),
+        ("MLP: GPU, each further epoch of a call", f"{gpu_epochs * 1e3:9.1f} ms"),
         ("MLP: numba CPU backend, one epoch", f"{cpu_time * 1e3:9.1f} ms"),
         ("MLP: floor, read X once on the GPU", f"{X.nbytes / bandwidth * 1e3:9.2f} ms"),
     ]
