@@ -57,7 +57,9 @@ def test_shift_allocation_matches_a_generic_optimiser(seed):
     contraction = float(rng.uniform(0.3, 1.0))
     initial = float(rng.choice([0.0, rng.uniform(0, 1)]))
     ours = pabi_rdp_coefficient(steps, shifts, n_steps, contraction, 1.0, initial)
-    assert ours == pytest.approx(brute_force_pabi(steps, shifts, n_steps, contraction, initial), rel=1e-6, abs=1e-12)
+    # The generic optimiser stops within its tolerance of the optimum (how close depends on the
+    # scipy version); the closed form is the optimum itself.
+    assert ours == pytest.approx(brute_force_pabi(steps, shifts, n_steps, contraction, initial), rel=1e-5, abs=1e-12)
 
 
 def gaussian_chain_renyi(distance, contraction, noise_variance, n_steps, order):
