@@ -162,7 +162,7 @@ def main(argv=None):
         torch_time = _torch_logistic_epoch(X_slots, y_slots, bounds, 3.0, 1e-3, 0.05, 1e3)
         rows.append(("logistic: PyTorch, one epoch (data already on GPU)", f"{torch_time * 1e3:9.1f} ms"))
         goals.append(("logistic GPU epoch vs PyTorch", torch_time / gpu_epochs, 2.0))
-    del X_slots
+    X_slots = None  # free the host copy before the MLP part
 
     # MLP --------------------------------------------------------------------------------
     n = 200_000 // scale

@@ -19,7 +19,8 @@ from sklearn.utils import check_random_state
 
 from . import accounting
 from ._constants import cyclic_batch_bounds
-from ._validation import check_is_fitted
+from ._backends import get_backend
+from ._validation import check_classification_targets, check_is_fitted, validate_data
 from .certificate import UnlearningCertificate
 
 _COPY_CHUNK_ROWS = 8192
@@ -388,11 +389,51 @@ class UnlearningMixin:
     ``_removed_mask`` (bool per training row), ``_slot_of`` (training row ->
     slot), ``_weight`` (per slot), ``_noise_counter``, ``_params``,
     ``_finetune(params, weight, epochs, start_ledger, end_ledger) -> (params, noise_counter)``
-    and ``_purge_slots(slots)``.
+    and ``_publish_params()``.
     """
 
     #: Give up (and change nothing) when the target needs more unlearning epochs.
     max_unlearning_epochs = 10_000
+
+    def _validate_training_data(self, X, y):
+        """Validated ``X`` (C order, float32 kept) and class codes of ``y``; sets ``classes_``."""
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C")
+        check_classification_targets(y)
+        self.classes_, y_codes = np.unique(y, return_inverse=True)
+        if self.classes_.size < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the data contains only one "
+                f"class: {self.classes_[0]!r}"
+            )
+        return X, y_codes
+
+    def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading):
+        """``n_epochs`` epochs of the backend's ``kernel_name`` from noise index ``counter``.
+
+        One call for all epochs, or one per epoch with a progress line when
+        ``verbose``; returns ``(params, next counter)``.
+        """
+        if n_epochs <= 0:
+            return params, counter
+        kernel = getattr(get_backend(self.device), kernel_name)
+        per_call = n_epochs if not self.verbose else 1
+        for done in range(0, n_epochs, per_call):
+            params, counter = kernel(params, *leading, self._X_slots, self._y_slots, weight, self._batch_bounds,
+                                     config, self._noise_key, counter, per_call)
+            if self.verbose:
+                print(f"[{type(self).__name__}] {phase} epoch {done + 1}/{n_epochs}, "
+                      f"parameter norm {np.linalg.norm(params):.4g}")
+        return params, counter
+
+    def _purge_slots(self, slots):
+        """Forgotten rows must not survive in the estimator: zero their data and labels."""
+        self._X_slots[slots] = 0
+        self._y_slots[slots] = 0
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
 
     def unlearn(self, indices):
         """Forget training rows and fine-tune until the certificate meets the target.

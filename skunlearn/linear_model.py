@@ -10,7 +10,7 @@ from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from . import accounting
-from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, get_backend
+from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig
 from ._constants import logistic_constants, scale_rows
 from ._unlearning import StronglyConvexLedger, UnlearningMixin, prepare_slots
 from ._validation import (
@@ -18,7 +18,6 @@ from ._validation import (
     Interval,
     Real,
     StrOptions,
-    check_classification_targets,
     check_is_fitted,
     fit_context,
     validate_data,
@@ -196,15 +195,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C")
-        check_classification_targets(y)
-        self.classes_, y_codes = np.unique(y, return_inverse=True)
+        X, y_codes = self._validate_training_data(X, y)
         n_classes = self.classes_.size
-        if n_classes < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes in the data, but the data contains only one "
-                f"class: {self.classes_[0]!r}"
-            )
         n_samples, n_features = X.shape
         constants = logistic_constants(n_classes, float(self.data_norm), float(self.alpha))
         step_limit = accounting.max_step_size(constants.smoothness, constants.strong_convexity)
@@ -238,7 +230,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         )
         n_outputs = 1 if n_classes == 2 else n_classes
         params = np.zeros((n_outputs, n_features + 1), dtype=X.dtype)
-        self._params, self._noise_counter = self._run_epochs(params, self._weight, int(self.max_iter), "training")
+        self._params, self._noise_counter = self._run_backend(
+            "run_logistic_epochs", params, self._weight, self._kernel_config, int(self.max_iter), "training", 0)
 
         self._ledger = ledger.advanced(int(self.max_iter))
         self.step_size_, self.noise_, self.radius_, self.delta_ = step_size, noise, radius, delta
@@ -247,31 +240,11 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self._publish_params()
         return self
 
-    def _run_epochs(self, params, weight, n_epochs, phase):
-        """Noisy epochs from the current noise counter; returns (params, next counter)."""
-        backend = get_backend(self.device)
-        counter = self._noise_counter
-        if n_epochs <= 0:
-            return params, counter
-        per_call = n_epochs if not self.verbose else 1
-        for done in range(0, n_epochs, per_call):
-            params, counter = backend.run_logistic_epochs(
-                params, self._X_slots, self._y_slots, weight, self._batch_bounds, self._kernel_config,
-                self._noise_key, counter, per_call,
-            )
-            if self.verbose:
-                print(f"[NoisyLogisticRegression] {phase} epoch {done + 1}/{n_epochs}, "
-                      f"parameter norm {np.linalg.norm(params):.4g}")
-        return params, counter
-
     # Hooks of UnlearningMixin ------------------------------------------------------
 
     def _finetune(self, params, weight, epochs, start_ledger, end_ledger):
-        return self._run_epochs(params, weight, epochs, "unlearning")
-
-    def _purge_slots(self, slots):
-        self._X_slots[slots] = 0
-        self._y_slots[slots] = 0
+        return self._run_backend("run_logistic_epochs", params, weight, self._kernel_config, epochs, "unlearning",
+                                 self._noise_counter)
 
     def _publish_params(self):
         n_features = self._params.shape[1] - 1
@@ -345,9 +318,3 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         codes = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[codes]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        return tags
-

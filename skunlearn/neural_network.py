@@ -9,14 +9,13 @@ import numpy as np
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig, get_backend
+from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig
 from ._unlearning import PostProcessingLedger, UnlearningMixin, prepare_slots
 from ._validation import (
     Integral,
     Interval,
     Real,
     StrOptions,
-    check_classification_targets,
     check_is_fitted,
     fit_context,
     validate_data,
@@ -215,14 +214,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C")
-        check_classification_targets(y)
-        self.classes_, y_codes = np.unique(y, return_inverse=True)
-        if self.classes_.size < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes in the data, but the data contains only one "
-                f"class: {self.classes_[0]!r}"
-            )
+        X, y_codes = self._validate_training_data(X, y)
         hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
         if hidden.ndim != 1 or not np.issubdtype(hidden.dtype, np.integer) or np.any(hidden < 1):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
@@ -276,20 +268,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         return np.concatenate(pieces).astype(dtype)
 
     def _run(self, params, weight, n_epochs, config, phase, counter):
-        """Epochs of one phase from noise index ``counter``; returns (params, next counter)."""
-        backend = get_backend(self.device)
-        if n_epochs <= 0:
-            return params, counter
-        per_call = n_epochs if not self.verbose else 1
-        for done in range(0, n_epochs, per_call):
-            params, counter = backend.run_mlp_epochs(
-                params, self._layer_sizes, self._X_slots, self._y_slots, weight, self._batch_bounds, config,
-                self._noise_key, counter, per_call,
-            )
-            if self.verbose:
-                print(f"[NoisyMLPClassifier] {phase} epoch {done + 1}/{n_epochs}, "
-                      f"parameter norm {np.linalg.norm(params):.4g}")
-        return params, counter
+        return self._run_backend("run_mlp_epochs", params, weight, config, n_epochs, phase, counter, self._layer_sizes)
 
     # Hooks of UnlearningMixin ------------------------------------------------------
 
@@ -311,10 +290,6 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
             plain = dataclasses.replace(self._training_config, noise_std=0.0)
             params, counter = self._run(params, weight, int(self.finetune_epochs), plain, "fine-tuning", counter)
         return params, counter
-
-    def _purge_slots(self, slots):
-        self._X_slots[slots] = 0
-        self._y_slots[slots] = 0
 
     def _publish_params(self):
         self.coefs_, self.intercepts_ = [], []
@@ -395,8 +370,3 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         """
         logits = self._logits(X)
         return self.classes_[logits.argmax(axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        return tags

@@ -87,7 +87,7 @@ def test_multiclass_surface_and_score(digits):
 
 
 def test_feature_names_are_recorded():
-    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pandas")
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     model = NoisyLogisticRegression(random_state=0).fit(X, y)
     assert list(model.feature_names_in_) == list(X.columns)
