@@ -127,6 +127,9 @@ def prepare_slots(estimator, X, y_codes, batch_size, random_state, extra_columns
         estimator._X_slots[start:start + rows.size, :n_features] = X[rows]
     estimator._y_slots = np.asarray(y_codes)[order].astype(np.int64)
     estimator._weight = np.ones(n_samples, dtype=X.dtype)
+    inert = getattr(estimator, "_inert_rows", None)
+    if inert is not None:  # the certifying procedure: these rows keep their slots, with zero weight throughout
+        estimator._weight[estimator._slot_of[np.asarray(inert, dtype=np.int64)]] = 0
     estimator._removed_mask = np.zeros(n_samples, dtype=bool)
     estimator._batch_bounds = cyclic_batch_bounds(n_samples, batch_size)
     estimator._noise_key = int(noise_rng.integers(0, 2**64, dtype=np.uint64))
@@ -424,6 +427,19 @@ class UnlearningMixin:
                 print(f"[{type(self).__name__}] {phase} epoch {done + 1}/{n_epochs}, "
                       f"parameter norm {np.linalg.norm(params):.4g}")
         return params, counter
+
+    def _certifying_fit(self, X, y, rows):
+        """Train as the certificate's certifying procedure does: ``rows`` are inert from the first step.
+
+        Their slots stay in the cyclic order with zero weight, so a later
+        ``unlearn(rows)`` runs exactly the steps the certificate compares with
+        (used by :mod:`skunlearn.audit`).
+        """
+        self._inert_rows = np.asarray(rows, dtype=np.int64)
+        try:
+            return self.fit(X, y)
+        finally:
+            del self._inert_rows
 
     def _purge_slots(self, slots):
         """Forgotten rows must not survive in the estimator: zero their data and labels."""

@@ -1,0 +1,120 @@
+"""skunlearn.audit: the bound's statistics, consistency with certificates, and power against broken unlearning."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import binomtest
+
+from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier
+from skunlearn.audit import (
+    audit_unlearning,
+    clopper_pearson,
+    make_canary,
+    membership_inference_auc,
+)
+from skunlearn.audit import _epsilon_from_rates
+
+
+@pytest.mark.parametrize("successes, trials", [(0, 50), (50, 50), (7, 30), (99, 100)])
+def test_clopper_pearson_matches_scipy_exact_interval(successes, trials):
+    ours = clopper_pearson(successes, trials, 0.9)
+    theirs = binomtest(successes, trials).proportion_ci(confidence_level=0.9, method="exact")
+    assert ours == pytest.approx((theirs.low, theirs.high), abs=1e-10)
+
+
+def test_clopper_pearson_closed_forms_at_the_edges():
+    assert clopper_pearson(0, 100, 0.95)[1] == pytest.approx(1 - 0.025 ** (1 / 100))
+    assert clopper_pearson(100, 100, 0.95)[0] == pytest.approx(0.025 ** (1 / 100))
+    with pytest.raises(ValueError, match="successes"):
+        clopper_pearson(5, 3, 0.95)
+
+
+def test_epsilon_from_rates_uses_both_directions_of_the_definition():
+    assert _epsilon_from_rates(0.5, 0.5, 0.0) == 0.0
+    assert _epsilon_from_rates(0.9, 0.1, 0.0) == pytest.approx(math.log(9))
+    assert _epsilon_from_rates(0.9, 0.1, 0.05) == pytest.approx(math.log(0.85 / 0.1))
+    assert _epsilon_from_rates(0.99, 0.5, 0.0) == pytest.approx(math.log(0.5 / 0.01))
+    assert _epsilon_from_rates(1.0, 0.0, 0.0) == math.inf
+
+
+def test_make_canary_is_orthogonal_to_every_row():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((5, 8)), np.array([0, 0, 0, 1, 1])
+    X_new, y_new, index = make_canary(X, y)
+    assert index == 5 and y_new[index] == 1 and X_new.shape == (6, 8)
+    np.testing.assert_allclose(X @ X_new[index], 0, atol=1e-9)
+    assert np.linalg.norm(X_new[index]) == pytest.approx(np.linalg.norm(X, axis=1).max())
+
+
+def test_membership_inference_auc():
+    class Memorised:
+        classes_ = np.array([0, 1])
+
+        def predict_log_proba(self, X):
+            p = np.where(X[:, 0] > 0, 0.99, 0.6)  # confident on the rows it saw (x > 0)
+            return np.log(np.column_stack([p, 1 - p]))
+
+    seen, unseen = np.array([[1.0], [2.0]]), np.array([[-1.0], [-2.0], [-3.0]])
+    assert membership_inference_auc(Memorised(), seen, [0, 0], unseen, [0, 0, 0]) == 1.0
+    assert membership_inference_auc(Memorised(), unseen[:2], [0, 0], unseen[1:], [0, 0]) == 0.5
+
+
+@pytest.fixture(scope="module")
+def canary_problem():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 6))
+    y = (X[:, 0] > 0).astype(int)
+    return make_canary(X, y)
+
+
+@pytest.mark.parametrize("estimator", [
+    NoisyLogisticRegression(max_iter=10),
+    NoisyLogisticRegression(max_iter=10, batch_size=None),
+    NoisyMLPClassifier(hidden_layer_sizes=(16,), max_iter=60, batch_size=16, finetune_epochs=5),
+    NoisyMLPClassifier(hidden_layer_sizes=(16,), max_iter=60, batch_size=16, finetune_epochs=5,
+                       unlearn_method="gradient_clipping"),
+], ids=["logistic-minibatch", "logistic-full-batch", "mlp-model-clipping", "mlp-gradient-clipping"])
+@pytest.mark.parametrize("statistic", ["loss", "margin"])
+def test_empirical_bound_never_exceeds_the_certificate(canary_problem, estimator, statistic):
+    X, y, canary = canary_problem
+    result = audit_unlearning(estimator, X, y, target_index=canary, n_trials=60, statistic=statistic,
+                              random_state=1, n_jobs=2)
+    assert result.certified_epsilon <= 1.0
+    assert result.consistent, str(result)
+    assert result.unlearned_statistics.shape == result.certifying_statistics.shape == (60,)
+
+
+def test_audit_detects_noise_scaled_down_100_times(canary_problem):
+    X, y, canary = canary_problem
+    correct = NoisyLogisticRegression(max_iter=10, random_state=0).fit(X, y)
+    claimed = correct.certificate_.target_epsilon
+    broken = NoisyLogisticRegression(max_iter=10, noise=correct.noise_ / 100)
+
+    def same_epochs_as_the_correct_run(model, target):
+        model.partial_unlearn([target], max_epochs=1)
+
+    result = audit_unlearning(broken, X, y, target_index=canary, n_trials=100, random_state=0,
+                              unlearn=same_epochs_as_the_correct_run)
+    assert result.epsilon_lower_bound > claimed, str(result)
+
+
+@pytest.mark.parametrize("method", ["model_clipping", "gradient_clipping"])
+def test_audit_detects_skipped_noisy_fine_tuning(canary_problem, method):
+    X, y, canary = canary_problem
+    estimator = NoisyMLPClassifier(hidden_layer_sizes=(16,), max_iter=60, batch_size=16, finetune_epochs=5,
+                                   unlearn_method=method)
+
+    def skipped(model, target):
+        model.partial_unlearn([target], max_epochs=0)
+
+    result = audit_unlearning(estimator, X, y, target_index=canary, n_trials=60, random_state=0, unlearn=skipped)
+    assert result.epsilon_lower_bound > estimator.epsilon, str(result)
+
+
+def test_audit_rejects_bad_arguments(canary_problem):
+    X, y, canary = canary_problem
+    with pytest.raises(ValueError, match="target_index"):
+        audit_unlearning(NoisyLogisticRegression(), X, y, target_index=len(y), n_trials=5)
+    with pytest.raises(ValueError, match="n_trials"):
+        audit_unlearning(NoisyLogisticRegression(), X, y, target_index=canary, n_trials=1)
