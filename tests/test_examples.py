@@ -8,6 +8,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 def test_audit_example_catches_the_broken_unlearning():
     namespace = runpy.run_path(str(EXAMPLES / "audit_certificates.py"), run_name="example")
-    correct, broken = namespace["main"](trials=30)
+    correct, broken = namespace["main"](trials=60)
     assert correct.consistent
     assert broken.epsilon_lower_bound > 1.0
