@@ -50,11 +50,11 @@ def main(argv=None):
     print(f"digits subset: {X.shape[0]} rows incl. a canary (row {canary}), {X.shape[1]} features; "
           f"{trials} + {trials} trials per line, statistic: loss of the canary, 95% confidence\n")
 
-    def one_epoch(model, target):
-        model.partial_unlearn([target], max_epochs=1)
+    def one_epoch(model, rows):
+        model.partial_unlearn(np.atleast_1d(rows), max_epochs=1)
 
-    def skipped(model, target):
-        model.partial_unlearn([target], max_epochs=0)
+    def skipped(model, rows):
+        model.partial_unlearn(np.atleast_1d(rows), max_epochs=0)
 
     logistic = NoisyLogisticRegression(batch_size=32, max_iter=20)
     noise = logistic.set_params(random_state=0).fit(X, y).noise_
@@ -80,9 +80,9 @@ def main(argv=None):
                                   n_jobs=args.n_jobs, unlearn=unlearn)
         seconds = time.perf_counter() - start
         claimed = estimator.epsilon
-        # Membership inference on 30 forgotten rows vs 30 never seen, one model.
+        # Membership inference: 30 rows forgotten by the same procedure vs 30 never seen, one model.
         model = estimator.set_params(random_state=0).fit(X[:-31], y[:-31])
-        (unlearn or (lambda m, t: m.unlearn([t])))(model, 0) if broken else model.unlearn(np.arange(30))
+        (unlearn or (lambda m, rows: m.unlearn(rows)))(model, np.arange(30))
         auc = membership_inference_auc(model, X[:30], y[:30], X[-31:-1], y[-31:-1])
         certified = f"{claimed:g} (claimed)" if broken else f"{result.certified_epsilon:.3g}"
         print(f"{name:<40} {certified:>13} {result.epsilon_lower_bound:>12.3g} {result.epsilon_point_estimate:>10.3g} "
