@@ -1,13 +1,50 @@
-"""Every example runs, on small sizes."""
+"""Every example runs, on small sizes (and the notebook executes)."""
 
 import runpy
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
+def example(name):
+    return runpy.run_path(str(EXAMPLES / name), run_name="example")["main"]
+
+
+def test_quickstart():
+    model = example("quickstart.py")()
+    assert model.certificate_.satisfied and model.removed_indices_.tolist() == [3, 14, 15]
+
+
+def test_pipeline_grid_search():
+    search = example("pipeline_grid_search.py")(n_jobs=2)
+    assert search.best_estimator_[-1].certificate_.rows_forgotten == 20
+
+
+def test_deletion_stream_drives_epsilon_down():
+    epsilons = example("deletion_stream.py")(n_requests=2)
+    for line in epsilons:
+        assert line == sorted(line, reverse=True) and line[-1] <= 1.0
+
+
+def test_tradeoff_figures_are_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    for path in example("tradeoff_figures.py")(out=tmp_path, small=True):
+        assert path.stat().st_size > 10_000
+
+
 def test_audit_example_catches_the_broken_unlearning():
-    namespace = runpy.run_path(str(EXAMPLES / "audit_certificates.py"), run_name="example")
-    correct, broken = namespace["main"](trials=60)
+    correct, broken = example("audit_certificates.py")(trials=60)
     assert correct.consistent
     assert broken.epsilon_lower_bound > 1.0
+
+
+def test_notebook_executes():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.read(EXAMPLES / "quickstart.ipynb", as_version=4)
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(EXAMPLES)}}).execute()
+    html = notebook.cells[2].outputs[0]["data"]["text/html"]
+    assert "UnlearningCertificate" in html
