@@ -18,6 +18,21 @@ def best_time(function, repeat=3):
     return min(times)
 
 
+def interleaved_best_times(functions, rounds=3):
+    """Best wall time of each function over ``rounds`` rounds that call them in turn.
+
+    Interleaving puts every contender under the same background load, so a busy
+    moment on a shared machine does not land on one side of a ratio only.
+    """
+    best = [float("inf")] * len(functions)
+    for _ in range(rounds):
+        for i, function in enumerate(functions):
+            start = time.perf_counter()
+            function()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
 def memory_bandwidth(n_bytes=512 * 2**20, repeat=5):
     """Measured read bandwidth in bytes/s: summing a large float32 array."""
     data = np.ones(n_bytes // 4, dtype=np.float32)
@@ -25,10 +40,10 @@ def memory_bandwidth(n_bytes=512 * 2**20, repeat=5):
     return n_bytes / best_time(data.sum, repeat)
 
 
-def synthetic_mnist(n_samples=60_000, n_features=784, n_classes=10, seed=0, dtype=np.float32):
-    """An MNIST-shaped classification problem: class means plus noise, standardised."""
+def synthetic_mnist(n_samples=60_000, n_features=784, n_classes=10, seed=0, dtype=np.float32, separation=1.0):
+    """An MNIST-shaped classification problem: class means (scaled by ``separation``) plus noise."""
     rng = np.random.default_rng(seed)
-    means = rng.standard_normal((n_classes, n_features)).astype(dtype)
+    means = (separation * rng.standard_normal((n_classes, n_features))).astype(dtype)
     y = rng.integers(0, n_classes, n_samples)
     X = np.empty((n_samples, n_features), dtype=dtype)
     for start in range(0, n_samples, 4096):  # in chunks: no temporary as large as X

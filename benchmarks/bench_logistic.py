@@ -22,7 +22,14 @@ import numpy as np
 
 sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.dirname(__file__)))
 
-from benchmarks._common import best_time, machine_line, memory_bandwidth, report, synthetic_mnist  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    best_time,
+    interleaved_best_times,
+    machine_line,
+    memory_bandwidth,
+    report,
+    synthetic_mnist,
+)
 
 
 def numpy_epoch(params, X, y, bounds, step_size, l2, noise_scale, radius, rng):
@@ -97,15 +104,18 @@ def main(argv=None):
     config = KernelConfig(SOFTMAX, 3.0, 1e-3, 0.05, 1e3)
     params = np.zeros((10, X_slots.shape[1]), np.float32)
     run_logistic_epochs(params.copy(), X_slots, y_slots, weight, bounds, config, 1, 0, 1)  # warm-up
-    ours = best_time(lambda: run_logistic_epochs(params.copy(), X_slots, y_slots, weight, bounds, config, 1, 0, 1))
     rng = np.random.default_rng(0)
-    numpy_time = best_time(
-        lambda: numpy_epoch(params, X_slots, y_slots, bounds, 3.0, 1e-3, config.noise_scale, 1e3, rng), 2
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # one epoch does not converge, by design
-        sgd = best_time(lambda: SGDClassifier(loss="log_loss", max_iter=1, tol=None, random_state=0).fit(X, y), 2)
 
+    def sgd_epoch():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one epoch does not converge, by design
+            SGDClassifier(loss="log_loss", max_iter=1, tol=None, random_state=0).fit(X, y)
+
+    ours, numpy_time, sgd = interleaved_best_times([
+        lambda: run_logistic_epochs(params.copy(), X_slots, y_slots, weight, bounds, config, 1, 0, 1),
+        lambda: numpy_epoch(params, X_slots, y_slots, bounds, 3.0, 1e-3, config.noise_scale, 1e3, rng),
+        sgd_epoch,
+    ])
     n_normals = (bounds.size - 1) * params.size
     noise_buffer = np.empty(n_normals)
     fill_normals(noise_buffer, np.uint64(1), 0)

@@ -19,7 +19,14 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks._common import best_time, machine_line, memory_bandwidth, report, synthetic_mnist  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    best_time,
+    interleaved_best_times,
+    machine_line,
+    memory_bandwidth,
+    report,
+    synthetic_mnist,
+)
 
 
 def _opacus_epoch(X, y, hidden=256, batch_size=128):
@@ -75,13 +82,16 @@ def main(argv=None):
     noise_free = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 0.0, 100.0, np.inf)
     run_mlp_epochs(params.copy(), sizes, X[:1024], y_codes[:1024], weight[:1024], cyclic_batch_bounds(1024, 128),
                    config, 1, 0, 1)  # compile / load the kernels
-    ours = best_time(lambda: run_mlp_epochs(params.copy(), sizes, X, y_codes, weight, bounds, config, 1, 0, 1), 2)
-    ours_free = best_time(
-        lambda: run_mlp_epochs(params.copy(), sizes, X, y_codes, weight, bounds, noise_free, 1, 0, 1), 2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # one epoch does not converge, by design
-        sklearn_epoch = best_time(lambda: MLPClassifier((256,), solver="sgd", batch_size=128, max_iter=1,
-                                                        shuffle=False, random_state=0).fit(X, y), 2)
+    def sklearn_one_epoch():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one epoch does not converge, by design
+            MLPClassifier((256,), solver="sgd", batch_size=128, max_iter=1, shuffle=False, random_state=0).fit(X, y)
+
+    ours, ours_free, sklearn_epoch = interleaved_best_times([
+        lambda: run_mlp_epochs(params.copy(), sizes, X, y_codes, weight, bounds, config, 1, 0, 1),
+        lambda: run_mlp_epochs(params.copy(), sizes, X, y_codes, weight, bounds, noise_free, 1, 0, 1),
+        sklearn_one_epoch,
+    ], rounds=2)
     n_normals = (bounds.size - 1) * n_params
     buffer = np.empty(n_params * 64)
     fill_normals(buffer, np.uint64(1), 0)

@@ -1,0 +1,7 @@
+"""``python -m benchmarks``: the whole benchmark report."""
+
+import sys
+
+from benchmarks.run_all import main
+
+sys.exit(main())

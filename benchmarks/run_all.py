@@ -1,0 +1,60 @@
+"""The benchmark report: every script in one run, the machine described first.
+
+Runs bench_logistic, bench_mlp, bench_unlearning, bench_bounds and bench_audit (and
+bench_gpu when CuPy sees a GPU), each in its own process, prints their tables and a
+summary, and exits non-zero when any goal was missed.
+
+Run: ``python -m benchmarks`` or ``python benchmarks/run_all.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from benchmarks._common import machine_line  # noqa: E402
+
+SCRIPTS = ["bench_logistic.py", "bench_mlp.py", "bench_unlearning.py", "bench_bounds.py", "bench_audit.py"]
+
+
+def _gpu_usable():
+    code = "import cupy; assert cupy.cuda.runtime.getDeviceCount() > 0"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="pass --quick to every script that has it")
+    args = parser.parse_args(argv)
+    import platform
+
+    print(f"skunlearn benchmark report — {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print(machine_line())
+    scripts = SCRIPTS + (["bench_gpu.py"] if _gpu_usable() else [])
+    results = []
+    for script in scripts:
+        command = [sys.executable, os.path.join(ROOT, "benchmarks", script)]
+        if args.quick and script != "bench_bounds.py":
+            command.append("--quick")
+        print(f"\n=== {script} " + "=" * (70 - len(script)))
+        sys.stdout.flush()
+        start = time.perf_counter()
+        status = subprocess.run(command, cwd=ROOT).returncode
+        results.append((script, status, time.perf_counter() - start))
+    print("\n=== summary " + "=" * 60)
+    for script, status, seconds in results:
+        print(f"  {script:<22} {'ok' if status == 0 else 'GOAL MISSED' if status == 1 else f'exit {status}':<12} "
+              f"{seconds:6.1f} s")
+    total = sum(seconds for _, _, seconds in results)
+    print(f"  {'total':<22} {'':<12} {total:6.1f} s")
+    return 0 if all(status == 0 for _, status, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
