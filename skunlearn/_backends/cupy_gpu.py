@@ -5,12 +5,15 @@ Imported only when ``device="cuda"`` (or ``"auto"`` finds a GPU); never at
 epoch there and returns numpy parameters, so fitted models pickle and load on
 machines without a GPU.
 
-Per step the work is a few launches: cuBLAS for the matrix products
-(``cupy.cublas.gemm`` into preallocated buffers) and fused kernels for
-residuals, activations, clipping, noise, update and projection. Small batches
-are launch-bound, so one epoch of launches is captured once into a CUDA graph
-and replayed for every epoch; the noise counter lives on the device and the
-graph advances it, so replays draw fresh noise.
+Per step the work is a few launches. Logistic regression uses custom kernels
+only (warp-per-row logits with the parameters staged in shared memory, a
+deterministic chunked gradient, fused update, noise and projection), so one
+epoch of launches is captured into a CUDA graph and replayed for every epoch;
+the noise counter lives on the device and the graph advances it, so replays
+draw fresh noise. The MLP's matrix products go to cuBLAS through the
+low-level binding (CuPy's ``cublas.gemm`` costs ~40 µs a call); CuPy refuses
+cuBLAS calls during stream capture, so MLP epochs are launched directly (the
+runner tries the capture and falls back).
 
 The noise is the counter-based generator of :mod:`skunlearn._backends._ziggurat`
 compiled for the GPU: the same SplitMix64 words and ziggurat, so the GPU draws
