@@ -122,6 +122,11 @@ def _demo(args) -> int:
     data = ((X_train - 8.0) / 8.0, (X_test - 8.0) / 8.0, y_train, y_test)
     n = X_train.shape[0]
     forget = np.random.default_rng(args.seed).permutation(n)[: n // 10]
+    from ._backends.numba_cpu import warm_up
+
+    start = time.perf_counter()
+    warm_up(np.float64)  # compiles on the first run after installing, then loads numba's cache
+    print(f"numba kernels ready in {time.perf_counter() - start:.1f} s (compiled once per installation)\n")
     print(f"skunlearn demo on load_digits: {n} training rows, {X.shape[1]} features, 10 classes")
     print(f"target ({args.epsilon:g}, 1/n = {1 / n:.2g})-unlearning; forgetting 10% of rows\n")
     _demo_one("NoisyLogisticRegression",
