@@ -22,3 +22,10 @@ def test_calibrate_reports_bad_constants():
 def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "skunlearn", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "calibrate" in result.stdout
+
+
+def test_demo_fits_unlearns_and_certifies(capsys):
+    assert main(["demo", "--requests", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("certificate: satisfied") == 2  # both estimators meet the target after unlearning
+    assert "retrain" in out and "NoisyMLPClassifier" in out
