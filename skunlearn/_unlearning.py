@@ -472,6 +472,19 @@ class UnlearningMixin:
             already forgotten, a mask of the wrong length, a request that would
             forget every row, or a target out of reach; the estimator is left
             exactly as it was.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skunlearn import NoisyLogisticRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> model = NoisyLogisticRegression(random_state=0).fit(X, y)
+        >>> model.unlearn([0, 50]).certificate_.satisfied
+        True
+        >>> model.unlearn([0])
+        Traceback (most recent call last):
+        ...
+        ValueError: rows already forgotten: [0]
         """
         return self._process_request(indices, max_epochs=None, required=True)
 
@@ -492,6 +505,19 @@ class UnlearningMixin:
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skunlearn import NoisyLogisticRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> model = NoisyLogisticRegression(random_state=0).fit(X, y)
+        >>> model.partial_unlearn(list(range(20)), max_epochs=0).certificate_.satisfied
+        False
+        >>> while not model.certificate_.satisfied:
+        ...     _ = model.partial_unlearn(max_epochs=1)
+        >>> model.certificate_.requests, model.n_retained_
+        (1, 130)
         """
         if isinstance(max_epochs, bool) or not isinstance(max_epochs, Integral) or max_epochs < 0:
             raise ValueError(f"max_epochs must be an integer >= 0, got {max_epochs!r}")
