@@ -250,6 +250,12 @@ class StronglyConvexLedger(_Ledger):
 
     def rdp_coefficient(self):
         """ρ of the current state: ``ε_α ≤ α ρ`` against retraining without the removed rows."""
+        return self._rdp_coefficient
+
+    @functools.cached_property
+    def _rdp_coefficient(self):
+        # Cached: the certificate, its history entry and the epoch search all read it, and each
+        # evaluation runs the PABI minorant over every removal event.
         if not self.removed_slots:
             return 0.0
         if self.noise_std == 0:
@@ -263,11 +269,7 @@ class StronglyConvexLedger(_Ledger):
             )
             return float(curve(1.0))
         steps, shifts = self._removal_events
-        if self.steps_run == self.last_request_step:
-            # No step since the request yet: only the whole-history bound applies.
-            return accounting.pabi_rdp_coefficient(
-                steps, shifts, self.steps_run, contraction, 2.0 * self.step_size * self.noise_std**2
-            )
+        # With no step since the request, removal_rdp_coefficient falls back to the whole-history bound.
         return accounting.removal_rdp_coefficient(
             steps, shifts, self.last_request_step, self.steps_run, contraction,
             2.0 * self.step_size * self.noise_std**2, 2.0 * self.radius,
@@ -609,9 +611,7 @@ class PostProcessingLedger(_Ledger):
         if self.phase_steps == 0 or self.noise_std == 0:
             return math.inf, self.target_delta
         if self.method == "gradient_clipping":
-            rho = accounting.gradient_clipping_rdp_coefficient_closed_form(
-                self.initial_radius, self.gradient_clip, self.step_size, self.l2, self.noise_std, self.phase_steps)
-            return _to_dp(rho, self.target_delta)[0], self.target_delta
+            return _to_dp(self._gradient_clipping_rho, self.target_delta)[0], self.target_delta
         deltas = accounting.model_clipping_deltas(
             self.target_epsilon, 2.0 * self.clip_radius / self.noise_std, self.phase_steps)
         return self.target_epsilon, float(deltas[-1])
@@ -641,10 +641,15 @@ class PostProcessingLedger(_Ledger):
         """(order, Rényi value) behind ε for gradient clipping; (None, None) otherwise."""
         if self.method != "gradient_clipping" or not self.rows_forgotten or not self.phase_steps:
             return None, None
-        rho = accounting.gradient_clipping_rdp_coefficient_closed_form(
-            self.initial_radius, self.gradient_clip, self.step_size, self.l2, self.noise_std, self.phase_steps)
+        rho = self._gradient_clipping_rho
         _, order = _to_dp(rho, self.target_delta)
         return order, None if order is None else order * rho
+
+    @functools.cached_property
+    def _gradient_clipping_rho(self):
+        """ρ_R of the current noisy phase ([NN] Thm 3 closed form), computed once per state."""
+        return accounting.gradient_clipping_rdp_coefficient_closed_form(
+            self.initial_radius, self.gradient_clip, self.step_size, self.l2, self.noise_std, self.phase_steps)
 
     def constants(self):
         return {"C0": self.initial_radius, "C1": self.gradient_clip, "C2": self.clip_radius,
