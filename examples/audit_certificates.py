@@ -11,7 +11,6 @@ Run: ``python examples/audit_certificates.py [--trials N]``.
 
 import argparse
 
-import numpy as np
 from sklearn.datasets import load_breast_cancer
 
 from skunlearn import NoisyLogisticRegression

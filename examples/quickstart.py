@@ -3,7 +3,6 @@
 Run: ``python examples/quickstart.py``.
 """
 
-import numpy as np
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
