@@ -1,11 +1,20 @@
 """Certificate math: pure functions of numpy and scipy, no estimator or kernel.
 
-Each function cites the paper, theorem and equation it implements; see
-``docs/derivations.md`` and the module docstring of
-:mod:`skunlearn.accounting.pnsgd` for the derivation of the default bound.
+Each function cites the paper, theorem and equation it implements; the
+derivations are the module docstrings: :mod:`skunlearn.accounting.pnsgd` for
+the default bound, :mod:`skunlearn.accounting.floating_point` for what the
+certificate owes to the machine's arithmetic.
 """
 
 from .calibrate import CalibrationError, calibrate_noise, calibrate_steps
+from .floating_point import (
+    ARITHMETIC_MODEL,
+    NOISE_FLOOR_ULPS,
+    clip_slack,
+    logistic_step_rounding_error,
+    minimum_step_noise,
+    mlp_step_rounding_error,
+)
 from .langevin import published_langevin_rdp
 from .pnsgd import (
     coupled_distance,
@@ -38,12 +47,14 @@ from .renyi import (
 )
 
 __all__ = [
+    "ARITHMETIC_MODEL",
     "CalibrationError",
     "DEFAULT_ORDERS",
     "DPConversion",
     "OrderAtGridEdgeWarning",
     "calibrate_noise",
     "calibrate_steps",
+    "clip_slack",
     "coupled_distance",
     "gaussian_hockey_stick",
     "gaussian_rdp_coefficient",
@@ -51,9 +62,13 @@ __all__ = [
     "gradient_clipping_rdp_coefficient_closed_form",
     "learning_rdp_coefficient",
     "linear_rdp",
+    "logistic_step_rounding_error",
     "max_step_size",
+    "minimum_step_noise",
+    "mlp_step_rounding_error",
     "model_clipping_deltas",
     "model_clipping_steps",
+    "NOISE_FLOOR_ULPS",
     "output_perturbation_noise",
     "pabi_rdp_coefficient",
     "per_row_shift",

@@ -64,9 +64,18 @@ with gradient norm at most M on the ball; λ > 0 (λ = 0 is allowed, c = 1).
 
        ε_α ≤ α Z² c^{2N} (1 − c²) / (2 s² (1 − c^{2N})),     s² = 2ησ²
 
-   for N noisy steps (``→ α Z² / (2 s² N)`` as c → 1). For a quadratic loss
-   the two laws are Gaussians with equal covariance and this holds with
-   equality. See :func:`unlearning_rdp_coefficient`.
+   for N noisy steps (``→ α Z² / (2 s² N)`` as c → 1). For a *linear* loss
+   under removal (the two runs' maps differ by a constant, the gradient of the
+   removed row's term, and share the linear part ``(1 − ηλ) θ``) the two laws
+   are Gaussians with equal covariance and this holds with equality. A
+   quadratic loss does not give equality under removal: the removed row's
+   Hessian term makes the two runs' linear maps, hence their covariances,
+   differ. See :func:`unlearning_rdp_coefficient`.
+
+6. **Rounding.** The kernels compute each step in floating point; the gap to
+   the exact step is at most e (:mod:`skunlearn.accounting.floating_point`),
+   which enters every bound above as a further shift ``2e`` at every step, for
+   both runs, before and after the last request (argument ``per_step_shift``).
 
 The default certificate takes the smaller of (a) step 3 up to the last
 request, then step 5, and (b) step 4 over the whole history (no 2R cap, but
@@ -244,7 +253,8 @@ def _event_arrays(shift_steps, shifts, n_steps):
     return unique, np.bincount(inverse, weights=amounts, minlength=unique.size)
 
 
-def coupled_distance(shift_steps, shifts, n_steps, contraction, diameter=np.inf, initial_distance=0.0):
+def coupled_distance(shift_steps, shifts, n_steps, contraction, diameter=np.inf, initial_distance=0.0,
+                     per_step_shift=0.0):
     """Distance between two coupled projected noisy-SGD runs after ``n_steps``.
 
     Step 3 of the module derivation: ``d_t = min(c d_{t−1} + s_t, diameter)``
@@ -264,6 +274,9 @@ def coupled_distance(shift_steps, shifts, n_steps, contraction, diameter=np.inf,
     diameter : float, default=inf
         Cap on the distance (2R for two points in a ball of radius R).
     initial_distance : float, default=0
+    per_step_shift : float, default=0
+        A further shift incurred at every step (the rounding of both runs,
+        :mod:`skunlearn.accounting.floating_point`).
 
     Returns
     -------
@@ -282,22 +295,39 @@ def coupled_distance(shift_steps, shifts, n_steps, contraction, diameter=np.inf,
     contraction = _contraction(contraction)
     steps, amounts = _event_arrays(shift_steps, shifts, max(n_steps, 1))
     initial_distance = min(_non_negative("initial_distance", initial_distance), diameter)
+    per_step_shift = _non_negative("per_step_shift", per_step_shift)
+    if n_steps == 0:
+        return float(initial_distance)
     if contraction == 0.0:
-        return float(min(amounts[steps == n_steps - 1].sum(), diameter)) if n_steps else initial_distance
+        return float(min(amounts[steps == n_steps - 1].sum() + per_step_shift, diameter))
     # Work in units contracted to the end (multiply a distance after step t by c^(E-1-t)):
     # the capped recursion d = min(c d + s, D) then has the closed form
-    #   d_end = U_last + min(0, min_j (D c^(E-1-t_j) - U_j)),  U = cumulative contracted shifts,
-    # because the min commutes with the increasing affine maps that follow it.
+    #   d_end = U_last + min(0, min_t (D c^(E-1-t) - U_t)),  U = cumulative contracted shifts,
+    # because the min commutes with the increasing affine maps that follow it. Between two
+    # event steps the slack D c^(E-1-t) - U_t changes by c^(E-2-t) (D (1 - c) - f) >= 0 when the
+    # per-step shift f <= D (1 - c), so its minimum lies at an event step; otherwise the cap is
+    # dropped (a larger, still valid, distance).
     log_c = np.log(contraction)
     last = n_steps - 1
     contracted = amounts * np.exp((last - steps) * log_c)
     start = initial_distance * np.exp(n_steps * log_c)
-    cumulative = start + np.cumsum(contracted)
-    total = cumulative[-1] if cumulative.size else start
-    if np.isfinite(diameter) and cumulative.size:
+    cumulative = start + np.cumsum(contracted) + per_step_shift * _contracted_count(steps, last, contraction, log_c)
+    total = start + contracted.sum() + per_step_shift * _contracted_count(last, last, contraction, log_c)
+    cap_holds = per_step_shift <= diameter * (1.0 - contraction)
+    if np.isfinite(diameter) and cumulative.size and cap_holds:
         slack = np.min(diameter * np.exp((last - steps) * log_c) - cumulative)
         total += min(0.0, float(slack))
+    elif np.isfinite(diameter) and cap_holds:
+        total = min(total, diameter)
     return float(total)
+
+
+def _contracted_count(knots, last, contraction, log_c):
+    """``Σ_{i=0}^{k} c^{E−1−i}`` for each knot k (−1 gives 0): a unit shift at every step up to k, contracted."""
+    knots = np.asarray(knots, dtype=float)
+    if contraction == 1.0:
+        return knots + 1.0
+    return np.exp((last - knots) * log_c) * np.expm1((knots + 1) * log_c) / np.expm1(log_c)
 
 
 def _contracted_time(knots, last, contraction, log_c):
@@ -319,13 +349,22 @@ def _geometric_sum(ratio, count):
     return float(np.expm1(count * np.log(ratio)) / np.expm1(np.log(ratio)))
 
 
-def unlearning_rdp_coefficient(distance, contraction, step_noise_variance, n_steps):
-    """Rényi coefficient of N identical noisy c-Lipschitz steps from distance Z.
+def unlearning_rdp_coefficient(distance, contraction, step_noise_variance, n_steps, per_step_shift=0.0):
+    """Rényi coefficient of N noisy c-Lipschitz steps from distance Z.
 
-    Step 5 of the module derivation (math.md §3.2, [FMTT] Thm 22 with the
-    shift spread optimally): ``ε_α ≤ α ρ`` with
+    Step 5 of the module derivation ([FMTT] Thm 22 with the shift spread
+    optimally): ``ε_α ≤ α ρ`` with
 
         ρ = Z² c^{2N} (1 − c²) / (2 s² (1 − c^{2N}))  =  Z² / (2 s² Σ_{j=1}^{N} c^{−2j})
+
+    With a shift f at every step as well (maps within f of each other, such as
+    the rounding of both runs), the staircase of step 4 is concave after its
+    first corner, so its convex minorant is still one segment, to the end level
+    ``Z c^N + f (1 − c^N)/(1 − c)``:
+
+        ρ = (Z c^N + f (1 − c^N)/(1 − c))² (1 − c²) / (2 s² (1 − c^{2N})),
+
+    which tends to ``f² (1 + c) / (2 s² (1 − c))`` as N grows.
 
     Parameters
     ----------
@@ -338,6 +377,8 @@ def unlearning_rdp_coefficient(distance, contraction, step_noise_variance, n_ste
         (``2 η σ²`` for the update of this module).
     n_steps : int
         N ≥ 1.
+    per_step_shift : float, default=0
+        f ≥ 0.
 
     Returns
     -------
@@ -346,24 +387,33 @@ def unlearning_rdp_coefficient(distance, contraction, step_noise_variance, n_ste
 
     Examples
     --------
-    With c = 1 the shift is spread evenly over the N steps, Z²/(2s²N):
+    With c = 1 the shift is spread evenly over the N steps, Z²/(2s²N), and a
+    per-step shift adds to the distance, (Z + fN)²/(2s²N):
 
     >>> unlearning_rdp_coefficient(2.0, 1.0, 1.0, 4)
     0.5
+    >>> unlearning_rdp_coefficient(2.0, 1.0, 1.0, 4, per_step_shift=0.5)
+    2.0
     """
     distance = _non_negative("distance", distance)
     contraction = _contraction(contraction)
     step_noise_variance = _positive("step_noise_variance", step_noise_variance)
     n_steps = _steps("n_steps", n_steps)
+    per_step_shift = _non_negative("per_step_shift", per_step_shift)
     if contraction == 0.0:
-        return 0.0
+        return float(per_step_shift**2 / (2.0 * step_noise_variance))
     # Σ_{j=1}^{N} c^{-2j} = c^{-2N} Σ_{k=0}^{N-1} c^{2k}; in logs to avoid overflow.
     log_sum = -2.0 * n_steps * np.log(contraction) + np.log(_geometric_sum(contraction**2, n_steps))
-    return float(distance**2 / (2.0 * step_noise_variance) * np.exp(-log_sum))
+    # ρ = (Z + f Σ_{j=1}^{N} c^{-j})² / (2 s² Σ_{j=1}^{N} c^{-2j}), each term scaled in logs.
+    level = distance * np.exp(-0.5 * log_sum)
+    if per_step_shift:
+        level += per_step_shift * np.exp(
+            -n_steps * np.log(contraction) + np.log(_geometric_sum(contraction, n_steps)) - 0.5 * log_sum)
+    return float(level**2 / (2.0 * step_noise_variance))
 
 
 def pabi_rdp_coefficient(
-    shift_steps, shifts, n_steps, contraction, step_noise_variance, initial_distance=0.0
+    shift_steps, shifts, n_steps, contraction, step_noise_variance, initial_distance=0.0, per_step_shift=0.0
 ):
     """Exact optimum of privacy amplification by iteration for given shifts.
 
@@ -387,6 +437,12 @@ def pabi_rdp_coefficient(
         s² > 0.
     initial_distance : float, default=0
         z₀, the ∞-Wasserstein distance before step 0.
+    per_step_shift : float, default=0
+        A further shift f at every step. Between two event steps its part of
+        the staircase has slopes ``f c^{−(E−1−i)}`` that fall with i (concave),
+        so only the corners just before an event step, the start and the end
+        can touch the minorant: the hull runs over those corners alone, with
+        their levels raised by ``f Σ_{i≤k} c^{E−1−i}``.
 
     Returns
     -------
@@ -407,10 +463,11 @@ def pabi_rdp_coefficient(
     contraction = _contraction(contraction)
     step_noise_variance = _positive("step_noise_variance", step_noise_variance)
     initial_distance = _non_negative("initial_distance", initial_distance)
+    per_step_shift = _non_negative("per_step_shift", per_step_shift)
     steps, amounts = _event_arrays(shift_steps, shifts, n_steps)
     if contraction == 0.0:
         # Everything is forgotten by the last map except the last step's own shift.
-        last = amounts[steps == n_steps - 1].sum() if steps.size else 0.0
+        last = (amounts[steps == n_steps - 1].sum() if steps.size else 0.0) + per_step_shift
         return float(last**2 / (2.0 * step_noise_variance))
 
     log_c = np.log(contraction)
@@ -421,6 +478,8 @@ def pabi_rdp_coefficient(
     # reached so far, then the end point, which the path must reach.
     levels = start_level + np.concatenate([[0.0], np.cumsum(contracted)])
     knots = np.concatenate([steps - 1, [last]])
+    if per_step_shift:
+        levels = levels + per_step_shift * _contracted_count(knots, last, contraction, log_c)
     keep = knots >= 0
     corner_tau = _contracted_time(knots[keep], last, contraction, log_c)
     points = [(0.0, 0.0)] + list(zip(corner_tau.tolist(), levels[keep].tolist()))
@@ -449,7 +508,7 @@ def pabi_rdp_coefficient(
 
 def learning_rdp_coefficient(
     n_epochs, n_batches, step_size, lipschitz, last_batch_size, contraction, noise_std,
-    relation="removal",
+    relation="removal", per_step_shift=0.0,
 ):
     """Rényi-DP coefficient of T epochs of cyclic projected noisy SGD.
 
@@ -476,6 +535,8 @@ def learning_rdp_coefficient(
     noise_std : float
         σ; the per-step noise variance is ``2 η σ²``.
     relation : {"removal", "replacement"}
+    per_step_shift : float, default=0
+        A further shift at every step (the rounding of both runs).
 
     Returns
     -------
@@ -495,7 +556,8 @@ def learning_rdp_coefficient(
     noise_std = _positive("noise_std", noise_std)
     shift = per_row_shift(step_size, lipschitz, last_batch_size, relation)
     steps = np.arange(1, n_epochs + 1) * n_batches - 1
-    return pabi_rdp_coefficient(steps, shift, n_epochs * n_batches, contraction, 2.0 * step_size * noise_std**2)
+    return pabi_rdp_coefficient(steps, shift, n_epochs * n_batches, contraction, 2.0 * step_size * noise_std**2,
+                                per_step_shift=per_step_shift)
 
 
 def published_pnsgd_distance(step_size, lipschitz, batch_size, n_samples, contraction, previous=0.0, previous_epochs=0):
@@ -537,7 +599,7 @@ def published_pnsgd_distance(step_size, lipschitz, batch_size, n_samples, contra
 
 
 def published_pnsgd_rdp(distance, step_size, noise_std, contraction, n_samples, batch_size, unlearn_epochs,
-                        *, radius=None, train_epochs=None):
+                        *, radius=None, train_epochs=None, per_step_shift=0.0):
     """The published [PNSGD] Rényi curve after K unlearning epochs.
 
     Without ``radius``: [PNSGD] Theorem 3.2 / Corollary 3.7,
@@ -547,6 +609,10 @@ def published_pnsgd_rdp(distance, step_size, noise_std, contraction, n_samples, 
     ``ε_α ≤ ((α − ½)/(α − 1)) [ε₁(2α) + ε₂(2α)]`` with
     ``ε₁(α) = α (2R)² c^{2Tn/b} / (2ησ²)`` and
     ``ε₂(α) = α (Z + 2R c^{Tn/b})² c^{2Kn/b} / (2ησ²)``.
+
+    With ``per_step_shift`` f (no ``radius``), the shift the K epochs' N steps
+    add is carried to the end and paid, like Z, by the last step's noise:
+    ``ε_α ≤ α (Z c^N + f (1 − c^N)/(1 − c))² / (2ησ²)``.
 
     Returns
     -------
@@ -566,7 +632,13 @@ def published_pnsgd_rdp(distance, step_size, noise_std, contraction, n_samples, 
     scale = 1.0 / (2.0 * step_size * noise_std**2)
     decay = contraction ** (2.0 * unlearn_epochs * period)
     if radius is None:
-        return lambda orders: np.asarray(orders, dtype=float) * distance**2 * decay * scale
+        n_steps = unlearn_epochs * period
+        carried = per_step_shift * (n_steps if contraction == 1.0 else -np.expm1(n_steps * np.log(contraction))
+                                    / (1.0 - contraction)) if per_step_shift else 0.0
+        level = distance * np.sqrt(decay) + carried
+        return lambda orders: np.asarray(orders, dtype=float) * level**2 * scale
+    if per_step_shift:
+        raise ValueError("per_step_shift is only supported without radius")
     if train_epochs is None:
         raise ValueError("train_epochs is needed with radius")
     train_decay = contraction ** (train_epochs * period)
@@ -580,7 +652,8 @@ def published_pnsgd_rdp(distance, step_size, noise_std, contraction, n_samples, 
     return curve
 
 
-def removal_rdp_coefficient(shift_steps, shifts, request_step, n_steps, contraction, step_noise_variance, diameter):
+def removal_rdp_coefficient(shift_steps, shifts, request_step, n_steps, contraction, step_noise_variance, diameter,
+                            per_step_shift=0.0):
     """The default unlearning certificate: the better of two valid PABI bounds.
 
     math.md §3.2, module derivation: (a) the coupled distance ``Z`` of step 3
@@ -607,6 +680,9 @@ def removal_rdp_coefficient(shift_steps, shifts, request_step, n_steps, contract
         s² = 2ησ².
     diameter : float
         2R.
+    per_step_shift : float, default=0
+        A further shift at every step, before and after the request (the
+        rounding of both runs, :mod:`skunlearn.accounting.floating_point`).
 
     Returns
     -------
@@ -628,17 +704,20 @@ def removal_rdp_coefficient(shift_steps, shifts, request_step, n_steps, contract
     steps = np.asarray(shift_steps, dtype=np.int64).ravel()
     if steps.size and steps.max() >= request_step:
         raise ValueError("every shift must come before request_step")
-    whole_history = pabi_rdp_coefficient(steps, shifts, n_steps, contraction, step_noise_variance)
+    whole_history = pabi_rdp_coefficient(steps, shifts, n_steps, contraction, step_noise_variance,
+                                         per_step_shift=per_step_shift)
     if request_step == n_steps:
         return whole_history
-    distance = coupled_distance(steps, shifts, request_step, contraction, diameter) if request_step else 0.0
-    after_request = unlearning_rdp_coefficient(distance, contraction, step_noise_variance, n_steps - request_step)
+    distance = coupled_distance(steps, shifts, request_step, contraction, diameter,
+                                per_step_shift=per_step_shift) if request_step else 0.0
+    after_request = unlearning_rdp_coefficient(distance, contraction, step_noise_variance, n_steps - request_step,
+                                               per_step_shift=per_step_shift)
     return min(whole_history, after_request)
 
 
 def single_removal_rdp_coefficient(
     n_train_epochs, n_unlearn_epochs, n_batches, step_size, lipschitz, last_batch_size, contraction, noise_std,
-    diameter=np.inf,
+    diameter=np.inf, per_step_shift=0.0,
 ):
     """Worst-case ρ of forgetting one row after T epochs with K unlearning epochs.
 
@@ -663,6 +742,8 @@ def single_removal_rdp_coefficient(
         σ; the per-step noise variance is ``2 η σ²``.
     diameter : float, default=inf
         2R.
+    per_step_shift : float, default=0
+        A further shift at every step (the rounding of both runs).
 
     Returns
     -------
@@ -681,5 +762,5 @@ def single_removal_rdp_coefficient(
     steps = np.arange(1, n_train_epochs + 1) * n_batches - 1
     return removal_rdp_coefficient(
         steps, shift, n_train_epochs * n_batches, (n_train_epochs + n_unlearn_epochs) * n_batches,
-        contraction, 2.0 * step_size * noise_std**2, diameter,
+        contraction, 2.0 * step_size * noise_std**2, diameter, per_step_shift,
     )
