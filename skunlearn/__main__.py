@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import math
+import dataclasses
 import sys
 import time
 
 import numpy as np
 
+from ._constants import cyclic_batch_bounds, logistic_constants
 from .accounting import (
     CalibrationError,
     calibrate_noise,
@@ -35,9 +36,15 @@ def _calibration_parser(subparsers):
     parser.add_argument("--n-samples", type=int, required=True, help="rows trained on, n")
     parser.add_argument("--batch-size", type=int, default=None, help="b (default: full batch)")
     parser.add_argument("--l2", type=float, required=True, help="L2 penalty lambda (strong convexity)")
-    parser.add_argument("--smoothness", type=float, default=0.25, help="per-row smoothness L (0.25: binary logistic)")
-    parser.add_argument("--lipschitz", type=float, default=1.0, help="per-row gradient bound M")
-    parser.add_argument("--radius", type=float, default=math.inf, help="projection radius R (default: none)")
+    parser.add_argument("--n-classes", type=int, default=2,
+                        help="classes of the logistic loss: 2 binary, more softmax (sets the defaults of L and M)")
+    parser.add_argument("--data-norm", type=float, default=1.0, help="row norm bound D, as the estimator's data_norm")
+    parser.add_argument("--smoothness", type=float, default=None,
+                        help="per-row smoothness L (default: the logistic loss's, D^2/4 binary, D^2/2 softmax)")
+    parser.add_argument("--lipschitz", type=float, default=None,
+                        help="per-row gradient bound M (default: the logistic loss's, D binary, sqrt(2) D softmax)")
+    parser.add_argument("--radius", type=float, default=None,
+                        help="projection radius R (default: M / lambda, as the estimator; inf: no projection)")
     parser.add_argument("--step-size", type=float, default=None, help="eta (default: the largest allowed)")
     parser.add_argument("--train-epochs", type=int, default=10, help="T")
     parser.add_argument("--unlearn-epochs", type=int, nargs="+", default=[1, 2, 5, 10, 20], help="budgets K")
@@ -52,22 +59,33 @@ def _calibrate(args) -> int:
     if not 1 <= batch_size <= n:
         raise SystemExit(f"--batch-size must lie in [1, {n}], got {batch_size}")
     delta = 1.0 / n if args.delta is None else args.delta
-    step_size = args.step_size or max_step_size(args.smoothness, args.l2)
-    contraction = step_contraction(step_size, args.smoothness, args.l2)
-    n_batches = math.ceil(n / batch_size)
-    last_batch = n - (n_batches - 1) * batch_size
+    # The estimator's constants (NoisyLogisticRegression.fit), with L and M overridable.
+    constants = logistic_constants(args.n_classes, args.data_norm, args.l2)
+    constants = dataclasses.replace(
+        constants,
+        smoothness=constants.smoothness if args.smoothness is None else args.smoothness,
+        lipschitz=constants.lipschitz if args.lipschitz is None else args.lipschitz,
+    )
+    smoothness, lipschitz = constants.smoothness, constants.lipschitz
+    radius = constants.default_radius() if args.radius is None else args.radius
+    step_size = args.step_size or max_step_size(smoothness, args.l2)
+    contraction = step_contraction(step_size, smoothness, args.l2)
+    # The estimator's batches: evenly split, the last one the smallest.
+    bounds = cyclic_batch_bounds(n, batch_size)
+    n_batches = bounds.size - 1
+    last_batch = int(bounds[-1] - bounds[-2])
 
     def epsilon(noise, epochs):
         rho = single_removal_rdp_coefficient(
-            args.train_epochs, epochs, n_batches, step_size, args.lipschitz, last_batch, contraction, noise,
-            2 * args.radius,
+            args.train_epochs, epochs, n_batches, step_size, lipschitz, last_batch, contraction, noise,
+            2 * radius,
         )
         return rdp_to_dp(linear_rdp(rho), delta, conversion=args.conversion, warn_at_edge=False).epsilon
 
     print(f"target (epsilon, delta) = ({args.epsilon:g}, {delta:.3g}); n={n}, b={batch_size}, "
-          f"lambda={args.l2:g}, L={args.smoothness:g}, M={args.lipschitz:g}, R={args.radius:g}")
-    print(f"step size eta={step_size:.6g}, contraction c={contraction:.6g}, {n_batches} steps per epoch, "
-          f"{args.train_epochs} training epochs; noise per step sqrt(2 eta) sigma")
+          f"lambda={args.l2:g}, L={smoothness:g}, M={lipschitz:g}, R={radius:g}")
+    print(f"step size eta={step_size:.6g}, contraction c={contraction:.6g}, {n_batches} steps per epoch "
+          f"(last batch {last_batch} rows), {args.train_epochs} training epochs; noise per step sqrt(2 eta) sigma")
     print()
     print(f"{'unlearn epochs':>15} {'noise sigma':>14} {'epsilon':>10}")
     for epochs in args.unlearn_epochs:
@@ -140,8 +158,11 @@ def _demo(args) -> int:
 
 def main(argv=None) -> int:
     """Entry point of ``python -m skunlearn``."""
-    parser = argparse.ArgumentParser(prog="python -m skunlearn", description=__doc__)
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="python -m skunlearn",
+        description="Command line of skunlearn: a demo of certified unlearning, and a privacy calculator.",
+    )
+    subparsers = parser.add_subparsers(dest="command")
     demo = subparsers.add_parser("demo", help="fit, unlearn and certify on a dataset scikit-learn ships")
     demo.add_argument("--epsilon", type=float, default=1.0, help="target epsilon (default 1)")
     demo.add_argument("--requests", type=int, default=10, help="sequential requests forgetting 10%% of rows")
@@ -149,6 +170,9 @@ def main(argv=None) -> int:
     demo.set_defaults(handler=_demo)
     _calibration_parser(subparsers).set_defaults(handler=_calibrate)
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     np.set_printoptions(precision=4)
     try:
         return args.handler(args)

@@ -1,6 +1,14 @@
+import dataclasses
+import math
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
+import skunlearn.__main__ as cli
+from skunlearn import NoisyLogisticRegression
+from skunlearn._constants import cyclic_batch_bounds, logistic_constants
 from skunlearn.__main__ import main
 
 
@@ -29,3 +37,77 @@ def test_demo_fits_unlearns_and_certifies(capsys):
     out = capsys.readouterr().out
     assert out.count(": satisfied for target") == 2  # both estimators meet the target after unlearning
     assert "retrain" in out and "NoisyMLPClassifier" in out
+
+
+def test_no_subcommand_prints_help_and_succeeds():
+    result = subprocess.run([sys.executable, "-m", "skunlearn"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout and "calibrate" in result.stdout and "demo" in result.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["calibrate"]])
+def test_help_shows_no_restructuredtext_markup(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert "``" not in capsys.readouterr().out
+
+
+def _spy_on_the_bound(monkeypatch):
+    calls = []
+    original = cli.single_removal_rdp_coefficient
+
+    def spy(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(cli, "single_removal_rdp_coefficient", spy)
+    return calls
+
+
+def test_calibrate_uses_the_estimators_batches(monkeypatch, capsys):
+    calls = _spy_on_the_bound(monkeypatch)
+    assert main(["calibrate", "--epsilon", "1", "--n-samples", "10", "--batch-size", "4", "--l2", "0.01",
+                 "--unlearn-epochs", "1"]) == 0
+    bounds = cyclic_batch_bounds(10, 4)  # [0, 4, 7, 10]: the last batch holds 3 rows, not 10 - 2 * 4 = 2
+    n_batches, last_batch = calls[0][2], calls[0][5]
+    assert (n_batches, last_batch) == (bounds.size - 1, bounds[-1] - bounds[-2]) == (3, 3)
+    assert "last batch 3 rows" in capsys.readouterr().out
+
+
+def test_calibrate_agrees_with_the_estimators_ledger(capsys):
+    # The same problem through the estimator's own ledger gives the same noise.
+    main(["calibrate", "--epsilon", "1", "--n-samples", "10", "--batch-size", "4", "--l2", "0.01",
+          "--unlearn-epochs", "2", "--train-epochs", "5"])
+    row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] == ["2"])
+    model = NoisyLogisticRegression(alpha=0.01, batch_size=4, max_iter=5, unlearning_epochs=2, epsilon=1.0,
+                                    random_state=0)
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    model.fit(X, np.arange(10) % 2)
+    assert float(row[1]) == pytest.approx(model.noise_, rel=1e-4)
+
+
+@pytest.mark.parametrize("n_classes, extra, radius", [
+    (2, [], 1.0 / 0.01),
+    (3, [], math.sqrt(2.0) / 0.01),
+    (2, ["--data-norm", "2"], 2.0 / 0.01),
+    (2, ["--lipschitz", "3"], 3.0 / 0.01),
+])
+def test_calibrate_default_radius_is_the_estimators(n_classes, extra, radius, monkeypatch, capsys):
+    calls = _spy_on_the_bound(monkeypatch)
+    assert main(["calibrate", "--epsilon", "1", "--n-samples", "100", "--l2", "0.01", "--unlearn-epochs", "1",
+                 "--n-classes", str(n_classes), *extra]) == 0
+    expected = dataclasses.replace(
+        logistic_constants(n_classes, 2.0 if "--data-norm" in extra else 1.0, 0.01),
+        **({"lipschitz": 3.0} if "--lipschitz" in extra else {}),
+    ).default_radius()
+    assert expected == pytest.approx(radius)
+    assert calls[0][-1] == pytest.approx(2 * radius)  # the distance cap is the ball's diameter
+    assert f"R={radius:g}" in capsys.readouterr().out
+
+
+def test_calibrate_radius_can_still_be_set(monkeypatch):
+    calls = _spy_on_the_bound(monkeypatch)
+    assert main(["calibrate", "--epsilon", "1", "--n-samples", "100", "--l2", "0.01", "--unlearn-epochs", "1",
+                 "--radius", "inf", "--smoothness", "0.25", "--lipschitz", "1"]) == 0
+    assert calls[0][-1] == math.inf
