@@ -3,9 +3,10 @@
 Against the target epsilon: test accuracy after forgetting 10% of rows, the noise the
 estimator calibrates, and the unlearning epochs a 10-row request costs; against the
 noise sigma (logistic regression, epsilon = 1): accuracy and unlearning epochs. Both
-estimators, digits. Saves two PNG files.
+estimators, digits. Saves two PNG files into the output directory (default:
+``examples/output/``, next to this script; never the current directory).
 
-Run: ``python examples/tradeoff_figures.py [--out DIR] [--small]`` (needs matplotlib).
+Run: ``python examples/tradeoff_figures.py [--output-dir DIR] [--small]`` (needs matplotlib).
 """
 
 import argparse
@@ -16,6 +17,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier
+
+OUTPUT_DIR = Path(__file__).resolve().parent / "output"
 
 
 def _data():
@@ -62,13 +65,13 @@ def sweep_noise(noises, seeds):
     return np.array(rows)
 
 
-def main(out=".", small=False):
+def main(output_dir=OUTPUT_DIR, small=False):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(out)
+    out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     epsilons = [0.5, 2.0] if small else [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
     noises = [0.01, 0.05] if small else [0.003, 0.01, 0.02, 0.05, 0.1, 0.2]
@@ -110,9 +113,14 @@ def main(out=".", small=False):
     return epsilon_path, noise_path
 
 
-if __name__ == "__main__":
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".")
-    parser.add_argument("--small", action="store_true")
-    args = parser.parse_args()
-    main(args.out, args.small)
+    parser.add_argument("--output-dir", "--out", dest="output_dir", type=Path, default=OUTPUT_DIR,
+                        help=f"directory the figures are written to (default: {OUTPUT_DIR})")
+    parser.add_argument("--small", action="store_true", help="a quick run on fewer settings")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    args = parse_args()
+    main(args.output_dir, args.small)

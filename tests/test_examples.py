@@ -8,8 +8,8 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def example(name):
-    return runpy.run_path(str(EXAMPLES / name), run_name="example")["main"]
+def example(name, attribute="main"):
+    return runpy.run_path(str(EXAMPLES / name), run_name="example")[attribute]
 
 
 def test_quickstart():
@@ -28,10 +28,28 @@ def test_deletion_stream_drives_epsilon_down():
         assert line == sorted(line, reverse=True) and line[-1] <= 1.0
 
 
-def test_tradeoff_figures_are_written(tmp_path):
+def test_tradeoff_figures_are_written_into_the_named_directory(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
-    for path in example("tradeoff_figures.py")(out=tmp_path, small=True):
-        assert path.stat().st_size > 10_000
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    paths = example("tradeoff_figures.py")(output_dir=tmp_path / "figures", small=True)
+    for path in paths:
+        assert path.parent == tmp_path / "figures" and path.stat().st_size > 10_000
+    assert list(cwd.iterdir()) == []  # nothing lands in the current directory
+
+
+def test_tradeoff_figures_default_to_examples_output():
+    parse_args = example("tradeoff_figures.py", "parse_args")
+    assert parse_args([]).output_dir == EXAMPLES / "output"
+    assert example("tradeoff_figures.py", "OUTPUT_DIR") == EXAMPLES / "output"
+    assert parse_args(["--output-dir", "somewhere"]).output_dir == Path("somewhere")
+    assert parse_args(["--out", "elsewhere"]).output_dir == Path("elsewhere")  # the former option still works
+
+
+def test_examples_output_is_ignored_by_git():
+    ignored = (EXAMPLES.parent / ".gitignore").read_text().split()
+    assert "examples/output/" in ignored
 
 
 def test_audit_example_catches_the_broken_unlearning():
