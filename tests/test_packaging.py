@@ -1,0 +1,31 @@
+"""Files a user or a packager expects: licence, changelog, PEP 561 marker."""
+
+from pathlib import Path
+
+import pytest
+
+import skunlearn
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_license_is_bsd_3_clause():
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("BSD 3-Clause License")
+    assert "Copyright (c) 2026, the skunlearn developers" in text
+    assert "Neither the name of the copyright holder" in text
+
+
+def test_changelog_has_an_unreleased_section_with_entries():
+    text = (ROOT / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" in text
+    unreleased = text.split("## [Unreleased]", 1)[1].split("\n## ", 1)[0]
+    entries = [line for line in unreleased.splitlines() if line.startswith("- ")]
+    assert entries and all(len(line) > 3 for line in entries)
+
+
+def test_py_typed_marker_is_shipped():
+    assert (Path(skunlearn.__file__).parent / "py.typed").is_file()
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "py.typed" in config["tool"]["setuptools"]["package-data"]["skunlearn"]
