@@ -83,8 +83,11 @@ def scale_rows(X, data_norm, out=None):
     out[:, :d] = X
     out[:, d] = 1.0
     norms = np.sqrt(np.einsum("ij,ij->i", out, out, dtype=np.float64))
-    # Shrink by a few ulps so rounding in X's dtype cannot push a row past data_norm.
-    factors = np.minimum(1.0, data_norm / norms * (1.0 - 4 * np.finfo(out.dtype).eps))
+    # Shrink by a margin so that neither the rounding of the float64 norm (at most (d + 1) ulps of
+    # binary64) nor the rounding of the scaled row in X's dtype can leave a row past data_norm: the
+    # certificate's constants assume every stored row has norm <= data_norm exactly.
+    margin = 4 * np.finfo(out.dtype).eps + 2 * (d + 2) * np.finfo(np.float64).eps
+    factors = np.minimum(1.0, data_norm / norms * (1.0 - margin))
     out *= factors.astype(out.dtype)[:, None]
     return out
 

@@ -31,7 +31,7 @@ def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: Kernel
     >>> out.shape, counter
     ((3, 3), 0)
     """
-    params = np.array(params, copy=True)
+    params = np.array(params, dtype=np.float64, copy=True)  # parameters are binary64 whatever X is
     dtype = params.dtype
     shrink = 1.0 - config.step_size * config.l2
     for _ in range(n_epochs):
@@ -123,7 +123,7 @@ def reference_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config
     """Straightforward numpy version of ``numba_cpu.run_mlp_epochs`` (same noise)."""
     from ._backends import GRADIENT_CLIPPING
 
-    params = np.array(params, copy=True)
+    params = np.array(params, dtype=np.float64, copy=True)
     for _ in range(n_epochs):
         for start, stop in zip(batch_bounds[:-1], batch_bounds[1:]):
             _, gradient = reference_mlp_loss_gradient(params, layer_sizes, X[start:stop], y[start:stop],
@@ -140,5 +140,4 @@ def reference_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config
             if config.noise_std > 0:
                 params = params + config.noise_std * reference_normals(noise_key, noise_counter, params.size)
                 noise_counter += params.size
-            params = params.astype(X.dtype)
     return params, noise_counter

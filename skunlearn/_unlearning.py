@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import secrets
 from numbers import Integral
 
 import numpy as np
@@ -20,12 +21,25 @@ from sklearn.utils import check_random_state
 from . import accounting
 from ._constants import cyclic_batch_bounds
 from ._backends import get_backend
+from ._backends._ziggurat import MAX_ABS_NORMAL
 from ._validation import check_classification_targets, check_is_fitted, validate_data
 from .certificate import UnlearningCertificate
 
 _COPY_CHUNK_ROWS = 8192
 
-__all__ = ["PostProcessingLedger", "StronglyConvexLedger", "UnlearningMixin", "parse_forget_request", "prepare_slots"]
+__all__ = [
+    "PostProcessingLedger",
+    "StronglyConvexLedger",
+    "UnlearningMixin",
+    "ledger_from_record",
+    "parse_forget_request",
+    "prepare_slots",
+]
+
+#: What a certificate says about who can undo it, by the source of the noise key.
+SECRET_NOISE = "the noise key came from the operating system's entropy (128 bits drawn; the generator uses 64)"
+SEEDED_NOISE = ("the noise key was derived from the caller's random_state: the guarantee holds only against "
+                "observers who do not know that seed")
 
 
 def parse_forget_request(indices, n_samples, removed, *, required=True):
@@ -101,24 +115,50 @@ def parse_forget_request(indices, n_samples, removed, *, required=True):
     return unique
 
 
-def prepare_slots(estimator, X, y_codes, batch_size, random_state, extra_columns=0):
+def prepare_slots(estimator, X, y_codes, batch_size, random_state, extra_columns=0, *, slot_order=None,
+                  noise_key=None, inert_rows=None):
     """Lay the training rows out in cyclic slot order inside ``estimator``.
 
     Sets ``_slot_of`` (row -> slot), ``_X_slots`` (rows in slot order, plus
-    ``extra_columns`` left for the caller to fill), ``_y_slots``, ``_weight``,
-    ``_removed_mask``, ``_batch_bounds`` and the noise generator's
-    ``_noise_key`` and ``_noise_counter``, all drawn from ``random_state``.
+    ``extra_columns`` left for the caller to fill), ``_y_slots``, ``_weight``
+    (float64), ``_removed_mask``, ``_batch_bounds``, the noise generator's
+    ``_noise_key`` and ``_noise_counter``, and ``_noise_secrecy``.
     Copies in chunks, so fit never holds a second temporary copy of X.
+
+    With ``random_state=None`` the batch order, the noise key and the caller's
+    further draws come from the operating system's entropy, never from numpy's
+    global state: nobody can learn the noise from a seed. A caller-supplied
+    seed makes everything reproducible, and the certificate says the guarantee
+    then holds only against observers who do not know it.
+
+    ``slot_order`` (a permutation: row ``slot_order[s]`` goes to slot s),
+    ``noise_key`` and ``inert_rows`` (rows whose slots keep zero weight from the
+    first step: the certifying procedure) override those draws; the audit uses
+    them to fix the batch order and vary only the noise.
 
     Returns
     -------
     numpy.random.Generator
-        A further generator from the same seed, for the caller's own draws.
+        A further generator from the same source, for the caller's own draws.
     """
     n_samples, n_features = X.shape
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    order_rng, noise_rng, other_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    if random_state is None:
+        # 128 bits of operating-system entropy; the global numpy state is never read.
+        order_rng, other_rng = (np.random.default_rng(s) for s in np.random.SeedSequence().spawn(2))
+        key = secrets.randbits(64)
+        secrecy = SECRET_NOISE
+    else:
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        order_rng, noise_rng, other_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+        key = int(noise_rng.integers(0, 2**64, dtype=np.uint64))
+        secrecy = SEEDED_NOISE
     order = order_rng.permutation(n_samples)
+    if slot_order is not None:
+        order = np.asarray(slot_order, dtype=np.int64)
+        if order.shape != (n_samples,) or not np.array_equal(np.sort(order), np.arange(n_samples)):
+            raise ValueError("slot_order must be a permutation of the training rows")
+    if noise_key is not None:
+        key = int(noise_key) % 2**64
     estimator._slot_of = np.empty(n_samples, dtype=np.int64)
     estimator._slot_of[order] = np.arange(n_samples)
     estimator._X_slots = np.empty((n_samples, n_features + extra_columns), dtype=X.dtype)
@@ -126,14 +166,14 @@ def prepare_slots(estimator, X, y_codes, batch_size, random_state, extra_columns
         rows = order[start:start + _COPY_CHUNK_ROWS]
         estimator._X_slots[start:start + rows.size, :n_features] = X[rows]
     estimator._y_slots = np.asarray(y_codes)[order].astype(np.int64)
-    estimator._weight = np.ones(n_samples, dtype=X.dtype)
-    inert = getattr(estimator, "_inert_rows", None)
-    if inert is not None:  # the certifying procedure: these rows keep their slots, with zero weight throughout
-        estimator._weight[estimator._slot_of[np.asarray(inert, dtype=np.int64)]] = 0
+    estimator._weight = np.ones(n_samples)
+    if inert_rows is not None:  # the certifying procedure: these rows keep their slots, with zero weight throughout
+        estimator._weight[estimator._slot_of[np.asarray(inert_rows, dtype=np.int64)]] = 0
     estimator._removed_mask = np.zeros(n_samples, dtype=bool)
     estimator._batch_bounds = cyclic_batch_bounds(n_samples, batch_size)
-    estimator._noise_key = int(noise_rng.integers(0, 2**64, dtype=np.uint64))
+    estimator._noise_key = key
     estimator._noise_counter = 0
+    estimator._noise_secrecy = secrecy
     estimator.removed_indices_ = np.empty(0, dtype=np.int64)
     estimator.n_retained_ = n_samples
     return other_rng
@@ -150,6 +190,36 @@ class _Ledger:
     def guarantee(self):
         """The (ε, δ) certified in the current state."""
         raise NotImplementedError
+
+    def with_history(self, history):
+        """The same state with ``history`` (one entry per request), keeping cached bounds."""
+        updated = dataclasses.replace(self, history=tuple(history))
+        updated.__dict__.update({k: v for k, v in self.__dict__.items() if k.startswith("_")})
+        return updated
+
+    def replayed(self):
+        """This state recomputed request by request from the state before the first one.
+
+        Each history entry (rows forgotten, epochs run, the (ε, δ) then) is
+        replayed with :meth:`with_removed` and :meth:`advanced`; the returned
+        ledger carries the recomputed history, so comparing it with this one
+        checks every past claim and the consistency of the record.
+
+        Raises
+        ------
+        ValueError
+            When the record and the history cannot describe one run.
+        """
+        epochs = sum(int(entry["epochs"]) for entry in self.history)
+        state = self._before_requests(epochs)
+        history, taken = [], 0
+        for entry in self.history:
+            rows, run = int(entry["rows"]), int(entry["epochs"])
+            state = self._replay_request(state, taken, rows).advanced(run)
+            taken += rows
+            epsilon, delta = state.guarantee()
+            history.append({"rows": rows, "epochs": run, "epsilon": epsilon, "delta": delta})
+        return state.with_history(history)
 
     def meets_target(self):
         epsilon, delta = self.guarantee()
@@ -181,13 +251,19 @@ class _Ledger:
 
 @dataclasses.dataclass(frozen=True)
 class StronglyConvexLedger(_Ledger):
-    """Accounting state of projected noisy SGD on a strongly convex loss (math.md §3).
+    """Accounting state of projected noisy SGD on a strongly convex loss.
 
     Immutable: every change returns a new ledger, so a failed request cannot
     leave a half-updated one behind. ``bound="coupled"`` is the default bound
     derived in :mod:`skunlearn.accounting.pnsgd`; ``bound="published"`` is the
     [PNSGD] form, which assumes the learning chain converged and treats a
     deletion as a replacement (for comparison with the paper only).
+
+    Both charge the kernel's rounding: a shift of ``2e`` at every step, with e
+    from :func:`skunlearn.accounting.logistic_step_rounding_error` for this
+    problem's shape (``n_features`` columns with the intercept, ``n_outputs``
+    rows, rows of norm ≤ ``data_norm``). Its fields are everything the bound
+    needs, so :func:`ledger_from_record` rebuilds it from a certificate.
     """
 
     step_size: float
@@ -201,6 +277,9 @@ class StronglyConvexLedger(_Ledger):
     train_epochs: int
     target_epsilon: float
     target_delta: float
+    n_features: int
+    n_outputs: int
+    data_norm: float
     bound: str = "coupled"
     steps_run: int = 0
     last_request_step: int = 0
@@ -227,6 +306,24 @@ class StronglyConvexLedger(_Ledger):
     def last_batch_size(self):
         bounds = self.batch_bounds
         return int(bounds[-1] - bounds[-2])
+
+    @property
+    def noise_scale(self):
+        """Per-step noise standard deviation ``sqrt(2η) σ``."""
+        return math.sqrt(2.0 * self.step_size) * self.noise_std
+
+    @property
+    def rounding_shift(self):
+        """``2e``: the rounding of both runs' steps, charged at every step."""
+        largest_batch = int(np.max(np.diff(self.batch_bounds)))
+        return 2.0 * accounting.logistic_step_rounding_error(
+            self.n_features, self.n_outputs, largest_batch, self.step_size, self.strong_convexity, self.radius,
+            self.data_norm, self.noise_scale, softmax=self.n_outputs > 1, noise_bound=MAX_ABS_NORMAL,
+        )
+
+    def minimum_noise(self):
+        """Smallest σ whose per-step noise is ``NOISE_FLOOR_ULPS`` ulps of the largest parameter (R)."""
+        return accounting.minimum_step_noise(self.radius) / math.sqrt(2.0 * self.step_size)
 
     # Rényi bounds ------------------------------------------------------------------
 
@@ -265,14 +362,14 @@ class StronglyConvexLedger(_Ledger):
             epochs_since = (self.steps_run - self.last_request_step) / self.n_batches
             curve = accounting.published_pnsgd_rdp(
                 self.published_distance, self.step_size, self.noise_std, contraction, self.n_slots,
-                self.batch_size, epochs_since,
+                self.batch_size, epochs_since, per_step_shift=self.rounding_shift,
             )
             return float(curve(1.0))
         steps, shifts = self._removal_events
         # With no step since the request, removal_rdp_coefficient falls back to the whole-history bound.
         return accounting.removal_rdp_coefficient(
             steps, shifts, self.last_request_step, self.steps_run, contraction,
-            2.0 * self.step_size * self.noise_std**2, 2.0 * self.radius,
+            2.0 * self.step_size * self.noise_std**2, 2.0 * self.radius, per_step_shift=self.rounding_shift,
         )
 
     def learning_rdp_coefficient(self):
@@ -281,7 +378,7 @@ class StronglyConvexLedger(_Ledger):
             return math.inf
         return accounting.learning_rdp_coefficient(
             self.train_epochs, self.n_batches, self.step_size, self.lipschitz, self.last_batch_size,
-            self.contraction, self.noise_std,
+            self.contraction, self.noise_std, per_step_shift=self.rounding_shift,
         )
 
     def epsilon(self):
@@ -300,9 +397,12 @@ class StronglyConvexLedger(_Ledger):
         distance = self.published_distance
         if self.bound == "published" and slots:
             epochs_since = (self.steps_run - self.last_request_step) / self.n_batches
-            distance = accounting.published_pnsgd_distance(
+            # The stationary distance of [PNSGD], plus the rounding gap the two chains accumulate,
+            # 2e / (1 - c) (the stationary value of d <- c d + 2e).
+            distance = (accounting.published_pnsgd_distance(
                 self.step_size, self.lipschitz, self.batch_size, self.n_slots, self.contraction
-            ) * len(slots) + distance * self.contraction ** (epochs_since * self.n_slots / self.batch_size)
+            ) * len(slots) + self.rounding_shift / (1.0 - self.contraction)
+                + distance * self.contraction ** (epochs_since * self.n_slots / self.batch_size))
         return dataclasses.replace(
             self,
             removed_slots=self.removed_slots + slots,
@@ -310,6 +410,17 @@ class StronglyConvexLedger(_Ledger):
             last_request_step=self.steps_run if slots else self.last_request_step,
             published_distance=distance,
         )
+
+    def _before_requests(self, epochs_since):
+        return dataclasses.replace(self, steps_run=self.steps_run - epochs_since * self.n_batches,
+                                   last_request_step=0, removed_slots=(), removed_at=(), published_distance=0.0,
+                                   history=())
+
+    def _replay_request(self, state, first, rows):
+        slots = self.removed_slots[first:first + rows]
+        if len(slots) != rows or any(at != state.steps_run for at in self.removed_at[first:first + rows]):
+            raise ValueError("the forgotten slots and their steps do not match the history")
+        return state.with_removed(slots)
 
     def advanced(self, epochs):
         """The ledger after ``epochs`` more noisy epochs."""
@@ -322,14 +433,16 @@ class StronglyConvexLedger(_Ledger):
         """Smallest σ with which forgetting one row after training costs ``unlearning_epochs`` epochs.
 
         The probe row sits in the last batch, the worst slot (see
-        :func:`skunlearn.accounting.single_removal_rdp_coefficient`).
+        :func:`skunlearn.accounting.single_removal_rdp_coefficient`). The
+        rounding shift sets a floor on ε whatever the epochs, which calibration
+        lifts by raising σ; σ is never below :meth:`minimum_noise`.
         """
         probe = self.advanced(self.train_epochs).with_removed([self.n_slots - 1])
 
         def epsilon_at(noise):
             return dataclasses.replace(probe, noise_std=noise).advanced(unlearning_epochs).epsilon()[0]
 
-        return accounting.calibrate_noise(epsilon_at, self.target_epsilon)
+        return max(accounting.calibrate_noise(epsilon_at, self.target_epsilon), self.minimum_noise())
 
     # Certificates ------------------------------------------------------------------
 
@@ -337,10 +450,17 @@ class StronglyConvexLedger(_Ledger):
         return {
             "L": self.smoothness, "m": self.strong_convexity, "M": self.lipschitz, "R": self.radius,
             "eta": self.step_size, "b": self.batch_size, "n": self.n_slots, "c": self.contraction,
-            "T": self.train_epochs, "bound": self.bound,
+            "T": self.train_epochs, "bound": self.bound, "rounding_shift": self.rounding_shift,
         }
 
-    def learning_certificate(self):
+    def record(self):
+        """Every field, as builtins: what :func:`ledger_from_record` needs to recompute the certificate."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "history"}
+        data["removed_slots"] = list(self.removed_slots)
+        data["removed_at"] = list(self.removed_at)
+        return {"ledger": "strongly-convex", **data}
+
+    def learning_certificate(self, noise_secrecy):
         """The (ε, δ)-DP guarantee of the noisy training itself."""
         rho = self.learning_rdp_coefficient()
         epsilon, order = _to_dp(rho, self.target_delta)
@@ -351,10 +471,11 @@ class StronglyConvexLedger(_Ledger):
             reference="Feldman et al. 2018 Thm 22 (privacy amplification by iteration); skunlearn.accounting.pnsgd",
             neighbouring="add/remove one row (its batch slot kept, zero gradient)",
             noise=self.noise_std, steps=self.steps_run, rows_forgotten=0, requests=0,
-            constants=self.constants(), history=(),
+            constants=self.constants(), history=(), arithmetic=accounting.ARITHMETIC_MODEL,
+            noise_secrecy=noise_secrecy, record=self.record(),
         )
 
-    def unlearning_certificate(self, history):
+    def unlearning_certificate(self, noise_secrecy):
         """The (ε, δ)-unlearning guarantee of the current state."""
         epsilon, order = self.epsilon()
         published = self.bound == "published"
@@ -372,9 +493,30 @@ class StronglyConvexLedger(_Ledger):
                 "removal: retraining on the retained rows, same initial point, batch slots and epochs"
             ),
             noise=self.noise_std, steps=self.steps_run - self.last_request_step,
-            rows_forgotten=len(self.removed_slots), requests=len(history),
-            constants=self.constants(), history=history,
+            rows_forgotten=len(self.removed_slots), requests=len(self.history),
+            constants=self.constants(), history=self.history, arithmetic=accounting.ARITHMETIC_MODEL,
+            noise_secrecy=noise_secrecy, record=self.record(),
         )
+
+    def certificate(self, noise_secrecy):
+        """The certificate of this state: the training's own before any request, else the unlearning one."""
+        if not self.history:
+            return self.learning_certificate(noise_secrecy)
+        return self.unlearning_certificate(noise_secrecy)
+
+
+def _certified_device(device):
+    """The device the certified kernels run on.
+
+    The GPU kernels' rounding is not yet accounted for in the certificate, so
+    ``"cuda"`` is refused and ``"auto"`` runs on the CPU.
+    """
+    if device == "cuda":
+        raise ValueError(
+            'device="cuda" cannot certify yet: the rounding of the GPU kernels (fused multiply-adds, device exp) '
+            'is not accounted for in the certificate. Use device="cpu" (or "auto", which uses the CPU).'
+        )
+    return "cpu"
 
 
 def _to_dp(rho, delta):
@@ -390,27 +532,41 @@ class UnlearningMixin:
     """``unlearn`` and ``partial_unlearn`` over an estimator's noisy fine-tuning.
 
     The estimator provides, once fitted: ``_ledger`` (with ``with_removed``,
-    ``advanced``, ``epochs_to_target`` and ``unlearning_certificate``),
+    ``advanced``, ``epochs_to_target`` and ``certificate``),
     ``_removed_mask`` (bool per training row), ``_slot_of`` (training row ->
     slot), ``_weight`` (per slot), ``_noise_counter``, ``_params``,
-    ``_finetune(params, weight, epochs, start_ledger, end_ledger) -> (params, noise_counter)``
-    and ``_publish_params()``.
+    ``_finetune(params, weight, epochs, start_ledger, end_ledger) -> (params, noise_counter)``,
+    ``_publish_params()`` and ``_fit(X, y, **slot_overrides)``.
     """
 
     #: Give up (and change nothing) when the target needs more unlearning epochs.
     max_unlearning_epochs = 10_000
 
     def _validate_training_data(self, X, y):
-        """Validated ``X`` (C order, float32 kept) and class codes of ``y``; sets ``classes_``."""
+        """Validated ``X`` (C order, float32 kept) and class codes of ``y``; sets ``classes_``.
+
+        The class set is the ``classes`` parameter when given (public
+        information, as in ``SGDClassifier.partial_fit``), else the labels seen.
+        """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C")
         check_classification_targets(y)
-        self.classes_, y_codes = np.unique(y, return_inverse=True)
-        if self.classes_.size < 2:
+        if self.classes is None:
+            classes, y_codes = np.unique(y, return_inverse=True)
+        else:
+            classes = np.unique(np.asarray(self.classes))
+            if classes.size != len(self.classes):
+                raise ValueError(f"classes must not repeat, got {self.classes!r}")
+            unknown = np.setdiff1d(np.unique(y), classes)
+            if unknown.size:
+                raise ValueError(f"y holds labels that are not in classes={classes.tolist()!r}: "
+                                 f"{unknown[:10].tolist()!r}")
+            y_codes = np.searchsorted(classes, y)
+        if classes.size < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but the data contains only one "
-                f"class: {self.classes_[0]!r}"
+                f"class: {classes[0]!r}"
             )
-        return X, y_codes
+        return X, y_codes, classes
 
     def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading):
         """``n_epochs`` epochs of the backend's ``kernel_name`` from noise index ``counter``.
@@ -420,7 +576,7 @@ class UnlearningMixin:
         """
         if n_epochs <= 0:
             return params, counter
-        kernel = getattr(get_backend(self.device), kernel_name)
+        kernel = getattr(get_backend(_certified_device(self.device)), kernel_name)
         per_call = n_epochs if not self.verbose else 1
         for done in range(0, n_epochs, per_call):
             params, counter = kernel(params, *leading, self._X_slots, self._y_slots, weight, self._batch_bounds,
@@ -430,18 +586,37 @@ class UnlearningMixin:
                       f"parameter norm {np.linalg.norm(params):.4g}")
         return params, counter
 
-    def _certifying_fit(self, X, y, rows):
+    def _certifying_fit(self, X, y, rows, *, slot_order=None, noise_key=None):
         """Train as the certificate's certifying procedure does: ``rows`` are inert from the first step.
 
         Their slots stay in the cyclic order with zero weight, so a later
         ``unlearn(rows)`` runs exactly the steps the certificate compares with
-        (used by :mod:`skunlearn.audit`).
+        (used by :mod:`skunlearn.audit`). ``slot_order`` and ``noise_key``
+        override the draws from ``random_state`` (see :func:`prepare_slots`).
         """
-        self._inert_rows = np.asarray(rows, dtype=np.int64)
-        try:
-            return self.fit(X, y)
-        finally:
-            del self._inert_rows
+        return self._fit(X, y, slot_order=slot_order, noise_key=noise_key, inert_rows=rows)
+
+    def _check_classes_survive(self, new_slots):
+        """Refuse a request that would leave a class with no retained row unless ``classes`` fixed the set.
+
+        The class set (and with it the model's shape and constants) is part of
+        what the certifying procedure uses; learnt from the data, it would
+        reveal that a forgotten row was the last of its class. With the
+        ``classes`` parameter the set is public and such a request is fine.
+        """
+        if self.classes is not None or new_slots.size == 0:
+            return
+        retained = self._weight > 0
+        before = np.bincount(self._y_slots[retained], minlength=self.classes_.size)
+        removed = np.bincount(self._y_slots[new_slots], minlength=self.classes_.size)
+        emptied = np.flatnonzero((before > 0) & (before == removed))
+        if emptied.size:
+            names = self.classes_[emptied].tolist()
+            raise ValueError(
+                f"the request would forget every retained row of class {names}; the model's class set would then "
+                "depend on the forgotten rows. Nothing was changed. Pass the public class set at fit "
+                f"(classes={self.classes_.tolist()!r}) to allow it."
+            )
 
     def _purge_slots(self, slots):
         """Forgotten rows must not survive in the estimator: zero their data and labels."""
@@ -531,6 +706,7 @@ class UnlearningMixin:
         if new_ids.size == 0 and max_epochs is None:
             return self
         new_slots = self._slot_of[new_ids]
+        self._check_classes_survive(new_slots)
         ledger = self._ledger.with_removed(new_slots) if new_ids.size else self._ledger
         minimum = 1 if new_ids.size else 0
         limit = self.max_unlearning_epochs if max_epochs is None else max_epochs
@@ -548,7 +724,8 @@ class UnlearningMixin:
         start_ledger, ledger = ledger, ledger.advanced(epochs)
         params, noise_counter = self._finetune(np.array(self._params, copy=True), weight, epochs,
                                                start_ledger, ledger)
-        history = self.certificate_.history if self.certificate_.requests else ()
+        # The history lives in the ledger (never read back from the public certificate_).
+        history = start_ledger.history
         if new_ids.size:
             history = history + ({"rows": int(new_ids.size), "epochs": int(epochs)},)
         elif history:
@@ -558,7 +735,8 @@ class UnlearningMixin:
         if history:
             epsilon, delta = ledger.guarantee()
             history = history[:-1] + (dict(history[-1], epsilon=epsilon, delta=delta),)
-        certificate = ledger.unlearning_certificate(history)
+        ledger = ledger.with_history(history)
+        certificate = ledger.certificate(self._noise_secrecy)
 
         # Commit: nothing below can fail on valid state.
         self._purge_slots(new_slots)
@@ -577,7 +755,7 @@ class UnlearningMixin:
 
 @dataclasses.dataclass(frozen=True)
 class PostProcessingLedger(_Ledger):
-    """Accounting state of noisy fine-tuning as post-processing [NN] (math.md §4).
+    """Accounting state of noisy fine-tuning as post-processing [NN].
 
     A request clips the model to ``initial_radius`` (C₀) and starts a noisy
     phase on the retained rows; the certificate depends on the noisy steps of
@@ -588,6 +766,12 @@ class PostProcessingLedger(_Ledger):
     converted to (ε, δ) at the target δ. ``method="model_clipping"``: (ε, δ_T)
     with ε the target and δ_T from the recursion of
     :func:`skunlearn.accounting.model_clipping_deltas` at ``r = 2 C₂ / σ``.
+
+    Rounding (:mod:`skunlearn.accounting.floating_point`): a computed clip can
+    exceed its radius by the relative :func:`~skunlearn.accounting.clip_slack`,
+    so C₀, C₁ and C₂ enter the bounds inflated by it, and the gradient-clipping
+    shift per step grows by twice the update's rounding
+    (:func:`~skunlearn.accounting.mlp_step_rounding_error`).
     """
 
     method: str
@@ -600,10 +784,34 @@ class PostProcessingLedger(_Ledger):
     steps_per_epoch: int
     target_epsilon: float
     target_delta: float
+    n_params: int
+    training_steps: int = 0
+    training_noise: float = 0.0
     phase_steps: int = 0
     rows_forgotten: int = 0
     finetuned: bool = False
     history: tuple = ()
+
+    # Rounding ------------------------------------------------------------------------
+
+    @property
+    def _slack(self):
+        return 1.0 + accounting.clip_slack(self.n_params)
+
+    def _effective_radii(self):
+        """(C₀, C₁, C₂) as the computed clips can realise them, C₁ also carrying the update's rounding."""
+        initial = self.initial_radius * self._slack
+        clip = self.gradient_clip * self._slack
+        bound = initial + self.phase_steps * self.step_size * clip
+        rounding = accounting.mlp_step_rounding_error(self.n_params, bound, self.step_size, clip, self.noise_std,
+                                                      noise_bound=MAX_ABS_NORMAL)
+        return initial, clip + rounding / self.step_size, self.clip_radius * self._slack
+
+    def minimum_noise(self):
+        """Smallest σ: ``NOISE_FLOOR_ULPS`` ulps of the largest parameter the clips allow."""
+        return accounting.minimum_step_noise(max(self.initial_radius, self.clip_radius))
+
+    # Bounds --------------------------------------------------------------------------
 
     def guarantee(self):
         if self.rows_forgotten == 0:
@@ -612,8 +820,9 @@ class PostProcessingLedger(_Ledger):
             return math.inf, self.target_delta
         if self.method == "gradient_clipping":
             return _to_dp(self._gradient_clipping_rho, self.target_delta)[0], self.target_delta
+        _, _, clip_radius = self._effective_radii()
         deltas = accounting.model_clipping_deltas(
-            self.target_epsilon, 2.0 * self.clip_radius / self.noise_std, self.phase_steps)
+            self.target_epsilon, 2.0 * clip_radius / self.noise_std, self.phase_steps)
         return self.target_epsilon, float(deltas[-1])
 
     def with_removed(self, slots):
@@ -622,20 +831,28 @@ class PostProcessingLedger(_Ledger):
         return dataclasses.replace(self, phase_steps=0, rows_forgotten=self.rows_forgotten + len(slots),
                                    finetuned=False)
 
+    def _before_requests(self, epochs_since):
+        return dataclasses.replace(self, phase_steps=0, rows_forgotten=0, finetuned=False, history=())
+
+    def _replay_request(self, state, first, rows):
+        return state.with_removed(range(rows))
+
     def advanced(self, epochs):
         """After ``epochs`` noisy epochs; fine-tuning follows once the target is met."""
         advanced = dataclasses.replace(self, phase_steps=self.phase_steps + int(epochs) * self.steps_per_epoch)
         return dataclasses.replace(advanced, finetuned=advanced.meets_target())
 
     def calibrated_noise(self, unlearning_epochs):
-        """Smallest σ that meets the target within ``unlearning_epochs`` noisy epochs."""
+        """Smallest σ that meets the target within ``unlearning_epochs`` noisy epochs (never below the floor)."""
         probe = dataclasses.replace(self, rows_forgotten=1, phase_steps=unlearning_epochs * self.steps_per_epoch)
         if self.method == "gradient_clipping":
-            return accounting.calibrate_noise(
+            noise = accounting.calibrate_noise(
                 lambda noise: dataclasses.replace(probe, noise_std=noise).guarantee()[0], self.target_epsilon)
-        # Model clipping: δ_T falls as σ grows (r = 2C₂/σ shrinks); find where δ_T / δ crosses 1.
-        return accounting.calibrate_noise(
-            lambda noise: dataclasses.replace(probe, noise_std=noise).guarantee()[1] / self.target_delta, 1.0)
+        else:
+            # Model clipping: δ_T falls as σ grows (r = 2C₂/σ shrinks); find where δ_T / δ crosses 1.
+            noise = accounting.calibrate_noise(
+                lambda noise: dataclasses.replace(probe, noise_std=noise).guarantee()[1] / self.target_delta, 1.0)
+        return max(noise, self.minimum_noise())
 
     def rdp(self):
         """(order, Rényi value) behind ε for gradient clipping; (None, None) otherwise."""
@@ -648,25 +865,34 @@ class PostProcessingLedger(_Ledger):
     @functools.cached_property
     def _gradient_clipping_rho(self):
         """ρ_R of the current noisy phase ([NN] Thm 3 closed form), computed once per state."""
+        initial, clip, _ = self._effective_radii()
         return accounting.gradient_clipping_rdp_coefficient_closed_form(
-            self.initial_radius, self.gradient_clip, self.step_size, self.l2, self.noise_std, self.phase_steps)
+            initial, clip, self.step_size, self.l2, self.noise_std, self.phase_steps)
+
+    # Certificates ----------------------------------------------------------------------
 
     def constants(self):
         return {"C0": self.initial_radius, "C1": self.gradient_clip, "C2": self.clip_radius,
                 "gamma": self.step_size, "lambda": self.l2, "steps_per_epoch": self.steps_per_epoch,
-                "method": self.method}
+                "method": self.method, "clip_slack": self._slack - 1.0}
 
-    def training_certificate(self, training_steps, training_noise):
+    def record(self):
+        """Every field, as builtins: what :func:`ledger_from_record` needs to recompute the certificate."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "history"}
+        return {"ledger": "post-processing", **data}
+
+    def training_certificate(self, noise_secrecy):
         """After fit: the noisy training of a non-convex model carries no (ε, δ) claim."""
         return UnlearningCertificate(
             epsilon=math.inf, delta=self.target_delta, target_epsilon=self.target_epsilon,
             target_delta=self.target_delta, order=None, renyi_divergence=None, method="mlp-training",
             reference="no (epsilon, delta) claim for the training of a non-convex model; "
                       "requests are certified by Koloskova et al. 2025",
-            neighbouring="none", noise=training_noise, steps=training_steps, constants=self.constants(),
+            neighbouring="none", noise=self.training_noise, steps=self.training_steps, constants=self.constants(),
+            arithmetic=accounting.ARITHMETIC_MODEL, noise_secrecy=noise_secrecy, record=self.record(),
         )
 
-    def unlearning_certificate(self, history):
+    def unlearning_certificate(self, noise_secrecy):
         epsilon, delta = self.guarantee()
         order, renyi = self.rdp()
         gradient = self.method == "gradient_clipping"
@@ -678,5 +904,38 @@ class PostProcessingLedger(_Ledger):
             neighbouring="removal of any set of rows: noisy fine-tuning on the retained rows from any model "
                          "clipped to C0",
             noise=self.noise_std, steps=self.phase_steps, rows_forgotten=self.rows_forgotten,
-            requests=len(history), constants=self.constants(), history=history,
+            requests=len(self.history), constants=self.constants(), history=self.history,
+            arithmetic=accounting.ARITHMETIC_MODEL, noise_secrecy=noise_secrecy, record=self.record(),
         )
+
+    def certificate(self, noise_secrecy):
+        """The certificate of this state: no claim before any request, else the unlearning one."""
+        if not self.history:
+            return self.training_certificate(noise_secrecy)
+        return self.unlearning_certificate(noise_secrecy)
+
+
+_LEDGERS = {"strongly-convex": StronglyConvexLedger, "post-processing": PostProcessingLedger}
+
+
+def ledger_from_record(record, history=()):
+    """Rebuild the ledger a certificate's ``record`` describes (the inverse of ``ledger.record()``).
+
+    Raises
+    ------
+    ValueError
+        When the record names no known ledger or lacks or adds fields.
+    """
+    record = dict(record)
+    kind = record.pop("ledger", None)
+    if kind not in _LEDGERS:
+        raise ValueError(f"the record names no known ledger: {kind!r}")
+    cls = _LEDGERS[kind]
+    names = {field.name for field in dataclasses.fields(cls)} - {"history"}
+    if set(record) != names:
+        raise ValueError(f"the record's fields do not match a {kind} ledger: missing "
+                         f"{sorted(names - set(record))}, unknown {sorted(set(record) - names)}")
+    for name in ("removed_slots", "removed_at"):
+        if name in record:
+            record[name] = tuple(int(v) for v in record[name])
+    return cls(**record, history=tuple(dict(entry) for entry in history))

@@ -3,13 +3,59 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import json
 import math
 from types import MappingProxyType
 from typing import Any, Mapping
 
-__all__ = ["UnlearningCertificate"]
+__all__ = ["CertificateVerificationError", "UnlearningCertificate"]
+
+
+class CertificateVerificationError(ValueError):
+    """A certificate's claims differ from what its own record recomputes to."""
+
+
+_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _strict(value):
+    """Copy for strict JSON: non-finite floats become the strings "inf", "-inf", "nan"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return value
+
+
+def _number(name, value, *, low=None, high=None, low_open=False, optional=False):
+    """A float field, validated: a real number (or "inf"), within its range."""
+    if value is None and optional:
+        return None
+    if isinstance(value, str) and value in _NON_FINITE:
+        value = _NON_FINITE[value]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+        raise ValueError(f"certificate field {name} must be a number, got {value!r}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"certificate field {name} must not be NaN")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"certificate field {name} must be {'>' if low_open else '>='} {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"certificate field {name} must be <= {high}, got {value}")
+    return value
+
+
+def _count(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) and not (hasattr(value, "__index__")):
+        raise ValueError(f"certificate field {name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < 0:
+        raise ValueError(f"certificate field {name} must be >= 0, got {value}")
+    return value
 
 
 def _plain(value):
@@ -67,6 +113,15 @@ class UnlearningCertificate:
         The constants the bound assumed (L, m, M, R, η, b, n, ...).
     history : tuple of mappings
         One entry per request.
+    arithmetic : str
+        What the certificate covers of the machine's arithmetic and what it
+        assumes (see :mod:`skunlearn.accounting.floating_point`).
+    noise_secrecy : str
+        Who the guarantee holds against: with a caller-supplied seed, only
+        observers who do not know it.
+    record : mapping
+        The accounting state the numbers were computed from: enough for
+        :meth:`verify` to recompute them.
 
     Attributes
     ----------
@@ -101,10 +156,34 @@ class UnlearningCertificate:
     requests: int = 0
     constants: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     history: tuple = ()
+    arithmetic: str = ""
+    noise_secrecy: str = ""
+    record: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        object.__setattr__(self, "constants", _frozen(self.constants))
-        object.__setattr__(self, "history", _frozen(self.history))
+        # Validate every field, so neither a constructor call nor from_dict can build a nonsensical claim.
+        set_ = functools.partial(object.__setattr__, self)
+        set_("epsilon", _number("epsilon", self.epsilon, low=0))
+        set_("delta", _number("delta", self.delta, low=0, high=1))
+        set_("target_epsilon", _number("target_epsilon", self.target_epsilon, low=0, low_open=True))
+        set_("target_delta", _number("target_delta", self.target_delta, low=0, high=1))
+        set_("order", _number("order", self.order, low=1, low_open=True, optional=True))
+        set_("renyi_divergence", _number("renyi_divergence", self.renyi_divergence, low=0, optional=True))
+        set_("noise", _number("noise", self.noise, low=0))
+        for name in ("steps", "rows_forgotten", "requests"):
+            set_(name, _count(name, getattr(self, name)))
+        for name in ("method", "reference", "neighbouring", "arithmetic", "noise_secrecy"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"certificate field {name} must be a string, got {getattr(self, name)!r}")
+        for name in ("constants", "record"):
+            if not isinstance(getattr(self, name), Mapping):
+                raise ValueError(f"certificate field {name} must be a mapping, got {getattr(self, name)!r}")
+        if isinstance(self.history, (str, bytes, Mapping)) or not all(
+                isinstance(entry, Mapping) for entry in self.history):
+            raise ValueError("certificate field history must be a sequence of mappings")
+        set_("constants", _frozen(self.constants))
+        set_("history", _frozen(self.history))
+        set_("record", _frozen(self.record))
 
     def __reduce__(self):
         # Read-only mappings do not pickle; the dict form round-trips exactly.
@@ -124,16 +203,87 @@ class UnlearningCertificate:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "UnlearningCertificate":
-        """Rebuild a certificate from :meth:`to_dict` output."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = set(data) - names - {"satisfied"}
+        """Rebuild a certificate from :meth:`to_dict` output, validating every field.
+
+        Non-finite numbers may be given as the strings ``"inf"``, ``"-inf"``
+        (as :meth:`to_json` writes them). A ``satisfied`` entry must agree with
+        the other fields.
+
+        Raises
+        ------
+        ValueError
+            For a missing, unknown, mistyped or out-of-range field.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a certificate is a mapping, got {type(data).__name__}")
+        fields = {field.name: field for field in dataclasses.fields(cls)}
+        unknown = set(data) - set(fields) - {"satisfied"}
         if unknown:
             raise ValueError(f"unknown certificate fields: {sorted(unknown)}")
-        return cls(**{k: v for k, v in data.items() if k in names})
+        required = {name for name, field in fields.items()
+                    if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING}
+        missing = required - set(data)
+        if missing:
+            raise ValueError(f"missing certificate fields: {sorted(missing)}")
+        certificate = cls(**{k: v for k, v in data.items() if k in fields})
+        if "satisfied" in data and data["satisfied"] is not certificate.satisfied:
+            raise ValueError(f"satisfied={data['satisfied']!r} contradicts epsilon and delta")
+        return certificate
 
     def to_json(self) -> str:
-        """JSON text of :meth:`to_dict`."""
-        return json.dumps(self.to_dict(), allow_nan=True)
+        """Strict JSON text of :meth:`to_dict`: non-finite numbers are written as ``"inf"``, never ``Infinity``."""
+        return json.dumps(_strict(self.to_dict()), allow_nan=False)
+
+    def verify(self, rtol: float = 1e-9) -> "UnlearningCertificate":
+        """Recompute ε and δ from the certificate's own record with the accountant.
+
+        Rebuilds the accounting state from :attr:`record` and :attr:`history`
+        (the forgotten slots and the step each was forgotten at, the steps
+        run, the noise and the constants) and recomputes the certificate.
+
+        Parameters
+        ----------
+        rtol : float, default=1e-9
+            Relative tolerance on the recomputed numbers.
+
+        Returns
+        -------
+        self
+            When every claim matches.
+
+        Raises
+        ------
+        CertificateVerificationError
+            When the record is missing or a claim differs from the recomputation.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skunlearn import NoisyLogisticRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> model = NoisyLogisticRegression().fit(X, y).unlearn([3])
+        >>> model.certificate_.verify() is model.certificate_
+        True
+        """
+        from ._unlearning import ledger_from_record
+
+        if not self.record:
+            raise CertificateVerificationError("the certificate has no record to recompute it from")
+        try:
+            ledger = ledger_from_record(_thawed(self.record), _thawed(self.history))
+            replayed = ledger.replayed()
+        except (TypeError, ValueError, KeyError) as error:
+            raise CertificateVerificationError(f"the record does not describe a valid state: {error}") from error
+        if not _matches(_thawed(self.record), replayed.record(), rtol):
+            raise CertificateVerificationError("the record's state is not the one its history of requests leads to")
+        recomputed = replayed.certificate(self.noise_secrecy)
+        for name in ("epsilon", "delta", "order", "renyi_divergence", "noise", "steps", "rows_forgotten", "requests",
+                     "method", "constants", "history", "arithmetic"):
+            claimed, actual = getattr(self, name), getattr(recomputed, name)
+            if not _matches(claimed, actual, rtol):
+                raise CertificateVerificationError(
+                    f"certificate field {name} claims {claimed!r} but its record recomputes to {actual!r}")
+        return self
 
     @classmethod
     def from_json(cls, text: str) -> "UnlearningCertificate":
@@ -164,6 +314,27 @@ class UnlearningCertificate:
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                        for k, v in rows)
         return f"<table><caption>UnlearningCertificate</caption>{body}</table>"
+
+
+def _thawed(value):
+    """Plain dicts and lists from the read-only copies."""
+    if isinstance(value, Mapping):
+        return {k: _thawed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_thawed(v) for v in value]
+    return value
+
+
+def _matches(claimed, actual, rtol):
+    if isinstance(claimed, Mapping) and isinstance(actual, Mapping):
+        return set(claimed) == set(actual) and all(_matches(claimed[k], actual[k], rtol) for k in claimed)
+    if isinstance(claimed, (list, tuple)) and isinstance(actual, (list, tuple)):
+        return len(claimed) == len(actual) and all(_matches(a, b, rtol) for a, b in zip(claimed, actual))
+    if isinstance(claimed, float) or isinstance(actual, float):
+        if claimed is None or actual is None:
+            return claimed is actual
+        return math.isclose(float(claimed), float(actual), rel_tol=rtol, abs_tol=0.0) or claimed == actual
+    return claimed == actual
 
 
 def _fmt(value: float) -> str:

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from . import accounting
 from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig
 from ._constants import logistic_constants, scale_rows
-from ._unlearning import StronglyConvexLedger, UnlearningMixin, prepare_slots
+from ._unlearning import StronglyConvexLedger, UnlearningMixin, _certified_device, prepare_slots
 from ._validation import (
     Integral,
     Interval,
@@ -38,7 +38,9 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     ``data_norm`` when longer (a row-wise map, applied at predict time too), so
     the loss is convex, smooth and Lipschitz with constants the estimator knows.
     :meth:`unlearn` forgets rows and runs noisy epochs on the retained rows until
-    the unlearning certificate (math.md §3.2) meets ``(epsilon, delta)``.
+    the unlearning certificate (:mod:`skunlearn.accounting.pnsgd`, with the
+    kernels' rounding charged as in :mod:`skunlearn.accounting.floating_point`)
+    meets ``(epsilon, delta)``.
 
     Parameters
     ----------
@@ -62,7 +64,9 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     noise : float or None, default=None
         Noise σ (per-step noise ``sqrt(2η) σ``). None calibrates the smallest σ
         with which forgetting one row costs ``unlearning_epochs`` epochs. 0
-        trains without noise and certifies nothing (ε = inf).
+        trains without noise and certifies nothing (ε = inf). A positive σ
+        whose per-step noise is below ``2**20`` ulps of the radius R (noise the
+        binary64 parameters could not carry) is refused.
     unlearning_epochs : int, default=1
         The epoch budget per single-row request that the noise is calibrated for.
     data_norm : float, default=1.0
@@ -75,14 +79,20 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         :mod:`skunlearn.accounting.pnsgd` (no convergence assumption).
         ``"published"``: the form published by Chien et al., which assumes the
         training converged; for comparison with the paper only.
+    classes : array-like or None, default=None
+        The class set, when it is public (as in ``SGDClassifier.partial_fit``).
+        None learns it from ``y``; a request that would then forget every
+        retained row of a class is refused, because the class set would
+        depend on the forgotten rows.
     device : {"cpu", "cuda", "auto"}, default="cpu"
-        Where the kernels run: numba on the CPU, CuPy on an NVIDIA GPU, or the
-        GPU when one is usable and the CPU otherwise. Resolved at every call,
-        so a model fitted on a GPU unlearns on a machine without one after
-        ``set_params(device="cpu")`` (or with ``"auto"``).
+        Where the kernels run. The certificate covers the rounding of the
+        numba CPU kernels only, so ``"cuda"`` is refused until the GPU
+        kernels' arithmetic is accounted for, and ``"auto"`` uses the CPU.
     random_state : int, RandomState instance or None, default=None
-        Seeds the batch order and the noise; the same value gives the same
-        model after ``fit`` and after each request.
+        None (the default) draws the batch order and the noise key from the
+        operating system's entropy: nobody can reproduce the noise. An int
+        makes ``fit`` and every request reproducible, and the certificate then
+        holds only against observers who do not know the seed.
     verbose : int, default=0
         Print epoch progress when > 0.
 
@@ -116,13 +126,15 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
 
     Examples
     --------
+    Scale with a public bound or row by row (statistics of the training rows,
+    such as a fitted ``StandardScaler``, would depend on the rows to forget):
+
     >>> from sklearn.datasets import load_breast_cancer
-    >>> from sklearn.preprocessing import StandardScaler
     >>> from skunlearn import NoisyLogisticRegression
     >>> X, y = load_breast_cancer(return_X_y=True)
-    >>> X = StandardScaler().fit_transform(X)
-    >>> model = NoisyLogisticRegression(random_state=0).fit(X, y)
-    >>> model.score(X, y) > 0.9
+    >>> X = X / X.max(axis=0)  # the features' public ranges, for this example
+    >>> model = NoisyLogisticRegression().fit(X, y)
+    >>> model.score(X, y) > 0.85
     True
     >>> model.unlearn([0, 5, 7]).certificate_.satisfied
     True
@@ -142,6 +154,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         "data_norm": [Interval(Real, 0, None, closed="neither")],
         "radius": [Interval(Real, 0, None, closed="neither"), None],
         "bound": [StrOptions({"coupled", "published"})],
+        "classes": ["array-like", None],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -161,6 +174,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         data_norm=1.0,
         radius=None,
         bound="coupled",
+        classes=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -176,6 +190,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self.data_norm = data_norm
         self.radius = radius
         self.bound = bound
+        self.classes = classes
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -195,8 +210,14 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        X, y_codes = self._validate_training_data(X, y)
-        n_classes = self.classes_.size
+        return self._fit(X, y)
+
+    def _fit(self, X, y, *, slot_order=None, noise_key=None, inert_rows=None):
+        """``fit``, with the slot layout and noise key optionally fixed (see :func:`prepare_slots`)."""
+        _certified_device(self.device)
+        X, y_codes, classes = self._validate_training_data(X, y)
+        self.classes_ = classes
+        n_classes = classes.size
         n_samples, n_features = X.shape
         constants = logistic_constants(n_classes, float(self.data_norm), float(self.alpha))
         step_limit = accounting.max_step_size(constants.smoothness, constants.strong_convexity)
@@ -210,33 +231,42 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         delta = 1.0 / n_samples if self.delta is None else float(self.delta)
         radius = constants.default_radius() if self.radius is None else float(self.radius)
 
-        prepare_slots(self, X, y_codes, batch_size, self.random_state, extra_columns=1)
-        scale_rows(self._X_slots[:, :n_features], constants.data_norm, out=self._X_slots)
-
+        n_outputs = 1 if n_classes == 2 else n_classes
         ledger = StronglyConvexLedger(
             step_size=step_size, lipschitz=constants.lipschitz, smoothness=constants.smoothness,
             strong_convexity=constants.strong_convexity, radius=radius, noise_std=0.0, n_slots=n_samples,
             batch_size=batch_size, train_epochs=int(self.max_iter), target_epsilon=float(self.epsilon),
-            target_delta=delta, bound=self.bound,
+            target_delta=delta, n_features=n_features + 1, n_outputs=n_outputs, data_norm=constants.data_norm,
+            bound=self.bound,
         )
         if self.noise is None:
             noise = ledger.calibrated_noise(int(self.unlearning_epochs))
         else:
             noise = float(self.noise)
+            if 0 < noise < ledger.minimum_noise():
+                raise ValueError(
+                    f"noise={noise:.3g} gives a per-step noise below {accounting.NOISE_FLOOR_ULPS} ulps of the "
+                    f"radius R={radius:.4g}: the binary64 parameters cannot carry it, and no certificate could "
+                    f"hold. Use noise >= {ledger.minimum_noise():.3g}, noise=None (calibrated), or noise=0 (no "
+                    "certificate)."
+                )
         ledger = dataclasses.replace(ledger, noise_std=noise)
+
+        prepare_slots(self, X, y_codes, batch_size, self.random_state, extra_columns=1, slot_order=slot_order,
+                      noise_key=noise_key, inert_rows=inert_rows)
+        scale_rows(self._X_slots[:, :n_features], constants.data_norm, out=self._X_slots)
         self._kernel_config = KernelConfig(
             loss=BINARY_LOGISTIC if n_classes == 2 else SOFTMAX, step_size=step_size,
             l2=constants.strong_convexity, noise_scale=math.sqrt(2.0 * step_size) * noise, radius=radius,
         )
-        n_outputs = 1 if n_classes == 2 else n_classes
-        params = np.zeros((n_outputs, n_features + 1), dtype=X.dtype)
+        params = np.zeros((n_outputs, n_features + 1))
         self._params, self._noise_counter = self._run_backend(
             "run_logistic_epochs", params, self._weight, self._kernel_config, int(self.max_iter), "training", 0)
 
         self._ledger = ledger.advanced(int(self.max_iter))
         self.step_size_, self.noise_, self.radius_, self.delta_ = step_size, noise, radius, delta
         self.n_iter_ = int(self.max_iter)
-        self.certificate_ = self._ledger.learning_certificate()
+        self.certificate_ = self._ledger.certificate(self._noise_secrecy)
         self._publish_params()
         return self
 

@@ -10,7 +10,9 @@ from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig
-from ._unlearning import PostProcessingLedger, UnlearningMixin, prepare_slots
+from . import accounting
+from ._constants import cyclic_batch_bounds
+from ._unlearning import PostProcessingLedger, UnlearningMixin, _certified_device, prepare_slots
 from ._validation import (
     Integral,
     Interval,
@@ -40,7 +42,9 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
     model projected to the ball of radius ``radius``).
 
     No convexity holds, so the certificate comes from noisy fine-tuning as
-    post-processing (Koloskova et al., ICML 2025; math.md §4): a request
+    post-processing (Koloskova et al., ICML 2025;
+    :mod:`skunlearn.accounting.post_processing`, with the rounding of
+    :mod:`skunlearn.accounting.floating_point`): a request
     clips the model to C₀ = ``radius``, runs noisy epochs on the retained rows
     with ``unlearn_method`` until the accountant certifies ``(epsilon, delta)``,
     clips again and fine-tunes without noise for ``finetune_epochs`` epochs
@@ -79,18 +83,26 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         Noisy epochs a request runs; the noise is calibrated for it.
     unlearning_noise : float or None, default=None
         σ of the noisy phase; None calibrates the smallest that meets the target
-        within ``unlearning_epochs``.
+        within ``unlearning_epochs``. A σ below ``2**20`` ulps of the largest
+        clip radius (noise the binary64 parameters could not carry) is refused.
     gradient_clip : float, default=1.0
         C₁, global norm of the clipped mean gradient (gradient clipping).
     clip_radius : float or None, default=None
         C₂, the model-clipping radius of the noisy phase; None uses ``radius``.
     finetune_epochs : int, default=10
         Noise-free epochs on the retained rows after the noisy phase.
+    classes : array-like or None, default=None
+        The class set, when it is public. None learns it from ``y``; a request
+        that would then forget every retained row of a class is refused.
     device : {"cpu", "cuda", "auto"}, default="cpu"
-        Where the kernels run (numba CPU, CuPy GPU, or the GPU when usable);
-        resolved at every call, fitted attributes are numpy arrays.
+        Where the kernels run. The certificate covers the rounding of the
+        numba CPU kernels only, so ``"cuda"`` is refused until the GPU
+        kernels' arithmetic is accounted for, and ``"auto"`` uses the CPU.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, batch order and noise.
+        None (the default) draws the initialisation, batch order and noise
+        key from the operating system's entropy. An int makes everything
+        reproducible, and the certificate then holds only against observers
+        who do not know the seed.
     verbose : int, default=0
         Print epoch progress when > 0.
 
@@ -151,6 +163,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         "gradient_clip": [Interval(Real, 0, None, closed="neither")],
         "clip_radius": [Interval(Real, 0, None, closed="neither"), None],
         "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
+        "classes": ["array-like", None],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -175,6 +188,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         gradient_clip=1.0,
         clip_radius=None,
         finetune_epochs=10,
+        classes=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -195,6 +209,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self.gradient_clip = gradient_clip
         self.clip_radius = clip_radius
         self.finetune_epochs = finetune_epochs
+        self.classes = classes
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -214,16 +229,48 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        X, y_codes = self._validate_training_data(X, y)
+        return self._fit(X, y)
+
+    def _fit(self, X, y, *, slot_order=None, noise_key=None, inert_rows=None):
+        """``fit``, with the slot layout and noise key optionally fixed (see :func:`prepare_slots`)."""
+        _certified_device(self.device)
+        X, y_codes, classes = self._validate_training_data(X, y)
         hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
         if hidden.ndim != 1 or not np.issubdtype(hidden.dtype, np.integer) or np.any(hidden < 1):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
+        if self.unlearn_method == "gradient_clipping" and self.learning_rate_init * self.alpha >= 1:
+            raise ValueError("gradient clipping needs learning_rate_init * alpha < 1")
         n_samples, n_features = X.shape
-        self._layer_sizes = np.array([n_features, *hidden.tolist(), self.classes_.size], dtype=np.int64)
+        layer_sizes = np.array([n_features, *hidden.tolist(), classes.size], dtype=np.int64)
+        n_params = int(np.sum(layer_sizes[:-1] * layer_sizes[1:] + layer_sizes[1:]))
         batch_size = min(int(self.batch_size), n_samples)
-        init_rng = prepare_slots(self, X, y_codes, batch_size, self.random_state)
-        params = self._initial_params(init_rng, X.dtype)
+        steps_per_epoch = cyclic_batch_bounds(n_samples, batch_size).size - 1
+        delta = 1.0 / n_samples if self.delta is None else float(self.delta)
+        # The accounting first: a refused noise leaves the estimator untouched.
+        ledger = PostProcessingLedger(
+            method=self.unlearn_method, initial_radius=float(self.radius),
+            clip_radius=float(self.radius if self.clip_radius is None else self.clip_radius),
+            gradient_clip=float(self.gradient_clip), step_size=float(self.learning_rate_init), l2=float(self.alpha),
+            noise_std=0.0, steps_per_epoch=steps_per_epoch, target_epsilon=float(self.epsilon),
+            target_delta=delta, n_params=n_params, training_steps=int(self.max_iter) * steps_per_epoch,
+            training_noise=float(self.noise),
+        )
+        if self.unlearning_noise is None:
+            noise = ledger.calibrated_noise(int(self.unlearning_epochs))
+        else:
+            noise = float(self.unlearning_noise)
+            if noise < ledger.minimum_noise():
+                raise ValueError(
+                    f"unlearning_noise={noise:.3g} is below {accounting.NOISE_FLOOR_ULPS} ulps of the largest clip "
+                    "radius: the binary64 parameters cannot carry it, and no certificate could hold. Use "
+                    f"unlearning_noise >= {ledger.minimum_noise():.3g} or None (calibrated)."
+                )
 
+        self.classes_ = classes
+        self._layer_sizes = layer_sizes
+        init_rng = prepare_slots(self, X, y_codes, batch_size, self.random_state, slot_order=slot_order,
+                                 noise_key=noise_key, inert_rows=inert_rows)
+        params = self._initial_params(init_rng)
         self._activation_code = ACTIVATIONS[self.activation]
         self._training_config = MLPConfig(
             activation=self._activation_code, update=MODEL_CLIPPING, step_size=float(self.learning_rate_init),
@@ -231,41 +278,25 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         )
         self._params, self._noise_counter = self._run(params, self._weight, int(self.max_iter),
                                                       self._training_config, "training", 0)
-
-        delta = 1.0 / n_samples if self.delta is None else float(self.delta)
-        if self.unlearn_method == "gradient_clipping" and self.learning_rate_init * self.alpha >= 1:
-            raise ValueError("gradient clipping needs learning_rate_init * alpha < 1")
-        ledger = PostProcessingLedger(
-            method=self.unlearn_method, initial_radius=float(self.radius),
-            clip_radius=float(self.radius if self.clip_radius is None else self.clip_radius),
-            gradient_clip=float(self.gradient_clip), step_size=float(self.learning_rate_init), l2=float(self.alpha),
-            noise_std=0.0, steps_per_epoch=self._batch_bounds.size - 1, target_epsilon=float(self.epsilon),
-            target_delta=delta,
-        )
-        if self.unlearning_noise is None:
-            noise = ledger.calibrated_noise(int(self.unlearning_epochs))
-        else:
-            noise = float(self.unlearning_noise)
         self._ledger = dataclasses.replace(ledger, noise_std=noise)
         self.unlearning_noise_, self.delta_ = noise, delta
         self.n_iter_ = int(self.max_iter)
         self.n_layers_ = self._layer_sizes.size
         self.n_outputs_ = int(self.classes_.size)
         self.out_activation_ = "softmax"
-        self.certificate_ = self._ledger.training_certificate(self.n_iter_ * (self._batch_bounds.size - 1),
-                                                             float(self.noise))
+        self.certificate_ = self._ledger.certificate(self._noise_secrecy)
         self._publish_params()
         return self
 
-    def _initial_params(self, rng, dtype):
-        """Glorot-uniform weights and biases, as scikit-learn's MLP initialises them."""
+    def _initial_params(self, rng):
+        """Glorot-uniform weights and biases (float64), as scikit-learn's MLP initialises them."""
         pieces = []
         factor = 2.0 if self.activation == "logistic" else 6.0
         for n_in, n_out in zip(self._layer_sizes[:-1], self._layer_sizes[1:]):
             bound = math.sqrt(factor / (n_in + n_out))
             pieces.append(rng.uniform(-bound, bound, n_in * n_out))
             pieces.append(rng.uniform(-bound, bound, n_out))
-        return np.concatenate(pieces).astype(dtype)
+        return np.concatenate(pieces)
 
     def _run(self, params, weight, n_epochs, config, phase, counter):
         return self._run_backend("run_mlp_epochs", params, weight, config, n_epochs, phase, counter, self._layer_sizes)

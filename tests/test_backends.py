@@ -13,29 +13,37 @@ def problem(dtype, n_outputs, n=203, d=9, seed=0):
     X = rng.standard_normal((n, d)).astype(dtype)
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     y = rng.integers(0, max(n_outputs, 2), n).astype(np.int64)
-    weight = np.ones(n, dtype)
+    weight = np.ones(n)
     weight[[3, 50, 51]] = 0  # removed slots
     X[[3, 50, 51]] = 0
     return X, y, weight
 
 
-@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-6)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss, n_outputs", [(BINARY_LOGISTIC, 1), (SOFTMAX, 4)])
 @pytest.mark.parametrize("batch_size", [16, 203])
 @pytest.mark.parametrize("radius", [100.0, 0.3])
-def test_kernel_matches_numpy_reference(dtype, tol, loss, n_outputs, batch_size, radius):
+def test_kernel_matches_numpy_reference(dtype, loss, n_outputs, batch_size, radius):
+    # Parameters are binary64 whatever the data's type, so float32 data matches as tightly as float64.
     X, y, weight = problem(dtype, n_outputs)
     bounds = cyclic_batch_bounds(X.shape[0], batch_size)
     config = KernelConfig(loss, 1.3, 0.02, 0.07, radius)
     backend = get_backend("cpu")
-    ours, counter = backend.run_logistic_epochs(np.zeros((n_outputs, 9), dtype), X, y, weight, bounds, config,
-                                                11, 5, 3)
-    reference, reference_counter = reference_logistic_epochs(np.zeros((n_outputs, 9), dtype), X, y, weight, bounds,
+    ours, counter = backend.run_logistic_epochs(np.zeros((n_outputs, 9)), X, y, weight, bounds, config, 11, 5, 3)
+    reference, reference_counter = reference_logistic_epochs(np.zeros((n_outputs, 9)), X, y, weight, bounds,
                                                              config, 11, 5, 3)
     assert counter == reference_counter == 5 + 3 * (bounds.size - 1) * n_outputs * 9
-    assert ours.dtype == dtype
-    np.testing.assert_allclose(ours, reference, rtol=0, atol=tol * max(1.0, np.abs(reference).max()))
-    assert np.linalg.norm(ours.astype(np.float64)) <= radius * (1 + 1e-6)
+    assert ours.dtype == np.float64
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-12 * max(1.0, np.abs(reference).max()))
+    assert np.linalg.norm(ours) <= radius * (1 + 1e-12)
+
+
+def test_kernel_refuses_parameters_that_are_not_binary64():
+    X, y, weight = problem(np.float32, 4)
+    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0)
+    with pytest.raises(TypeError, match="float64"):
+        get_backend("cpu").run_logistic_epochs(np.zeros((4, 9), np.float32), X, y, weight,
+                                               cyclic_batch_bounds(203, 16), config, 1, 0, 1)
 
 
 def test_kernel_normals_are_the_reference_normals():
@@ -51,8 +59,8 @@ def test_noise_does_not_depend_on_how_epochs_are_split_across_calls():
     bounds = cyclic_batch_bounds(203, 16)
     config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0)
     run = get_backend("cpu").run_logistic_epochs
-    once, _ = run(np.zeros((4, 9), np.float32), X, y, weight, bounds, config, 2, 0, 3)
-    stepwise, counter = np.zeros((4, 9), np.float32), 0
+    once, _ = run(np.zeros((4, 9)), X, y, weight, bounds, config, 2, 0, 3)
+    stepwise, counter = np.zeros((4, 9)), 0
     for _ in range(3):
         stepwise, counter = run(stepwise, X, y, weight, bounds, config, 2, counter, 1)
     np.testing.assert_array_equal(once, stepwise)
@@ -104,10 +112,10 @@ def mlp_problem(dtype, sizes=(6, 8, 5, 3), n=57, seed=1):
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     X = rng.standard_normal((n, sizes[0])).astype(dtype)
     y = rng.integers(0, sizes[-1], n).astype(np.int64)
-    weight = np.ones(n, dtype)
+    weight = np.ones(n)
     weight[[2, 9]] = 0
     X[[2, 9]] = 0
-    return np.array(sizes), (0.4 * rng.standard_normal(n_params)).astype(dtype), X, y, weight
+    return np.array(sizes), 0.4 * rng.standard_normal(n_params), X, y, weight
 
 
 @pytest.mark.parametrize("activation", list(ACTIVATIONS.values()))
@@ -127,19 +135,19 @@ def test_mlp_gradient_matches_finite_differences(activation):
     np.testing.assert_allclose(gradient, reference_gradient, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 5e-5)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("activation", list(ACTIVATIONS.values()))
 @pytest.mark.parametrize("update, radius, clip", [(MODEL_CLIPPING, 100.0, np.inf), (MODEL_CLIPPING, 1.0, np.inf),
                                                   (GRADIENT_CLIPPING, np.inf, 0.05)])
-def test_mlp_kernel_matches_numpy_reference(dtype, tol, activation, update, radius, clip):
+def test_mlp_kernel_matches_numpy_reference(dtype, activation, update, radius, clip):
     sizes, params, X, y, weight = mlp_problem(dtype)
     bounds = cyclic_batch_bounds(X.shape[0], 10)
     config = MLPConfig(activation, update, 0.3, 0.01, 0.02, radius, clip)
     ours, counter = get_backend("cpu").run_mlp_epochs(params.copy(), sizes, X, y, weight, bounds, config, 9, 4, 2)
     reference, reference_counter = reference_mlp_epochs(params, sizes, X, y, weight, bounds, config, 9, 4, 2)
     assert counter == reference_counter == 4 + 2 * (bounds.size - 1) * params.size
-    assert ours.dtype == dtype
-    np.testing.assert_allclose(ours, reference, rtol=0, atol=tol * max(1.0, np.abs(reference).max()))
+    assert ours.dtype == np.float64
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-10 * max(1.0, np.abs(reference).max()))
 
 
 def test_mlp_removed_rows_do_not_matter():
@@ -177,3 +185,53 @@ def test_import_skunlearn_loads_neither_numba_kernels_nor_cupy():
             "print('skunlearn._backends.numba_cpu' in sys.modules, 'cupy' in sys.modules, 'numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False", "False"]
+
+
+# ---------------------------------------------------------------------------- rounding bound
+
+
+def _exact_step(params, X, y, weight, config, noise):
+    """One step of the update in 80-bit extended precision (u = 2**-64): the exact step, to ~1e-19."""
+    long = np.longdouble
+    theta = params.astype(long)
+    rows = X.astype(long)
+    scores = rows @ theta.T
+    if config.loss == BINARY_LOGISTIC:
+        residual = (1 / (1 + np.exp(-scores[:, 0])) - y)[:, None]
+    else:
+        shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+        residual = shifted / shifted.sum(axis=1, keepdims=True)
+        residual[np.arange(len(y)), y] -= 1
+    gradient = (weight.astype(long)[:, None] * residual).T @ rows
+    step = long(config.step_size)
+    value = (1 - step * long(config.l2)) * theta - step / len(y) * gradient
+    value += long(config.noise_scale) * noise.reshape(params.shape).astype(long)
+    norm = np.sqrt(np.sum(value * value))
+    return value * (long(config.radius) / norm) if norm > config.radius else value
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).eps >= 1e-18, reason="needs 80-bit long double")
+@pytest.mark.parametrize("loss, n_outputs", [(BINARY_LOGISTIC, 1), (SOFTMAX, 10)])
+@pytest.mark.parametrize("radius", [300.0, 2.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_step_stays_within_the_a_priori_rounding_bound(loss, n_outputs, radius, dtype):
+    from skunlearn.accounting import logistic_step_rounding_error
+    from skunlearn._backends._ziggurat import reference_normals as normals
+
+    rng = np.random.default_rng(7)
+    n, d = 300, 200
+    X = rng.standard_normal((n, d))
+    X = (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(dtype)  # rows of norm <= 1 in X's own type
+    X = X / np.maximum(1.0, np.linalg.norm(X.astype(np.float64), axis=1, keepdims=True)).astype(dtype)
+    y = rng.integers(0, max(2, n_outputs), n).astype(np.int64)
+    weight = np.ones(n)
+    bounds = np.array([0, n])
+    params = rng.standard_normal((n_outputs, d))
+    params *= 0.99 * radius / np.linalg.norm(params)  # large logits: the hardest case for the bound
+    config = KernelConfig(loss, 1.9, 0.01, 1e-3, radius)
+    computed, _ = get_backend("cpu").run_logistic_epochs(params.copy(), X, y, weight, bounds, config, 5, 0, 1)
+    exact = _exact_step(params, X, y, weight, config, normals(5, 0, params.size))
+    gap = float(np.sqrt(np.sum((computed.astype(np.longdouble) - exact) ** 2)))
+    bound = logistic_step_rounding_error(d, n_outputs, n, 1.9, 0.01, radius, 1.0, 1e-3,
+                                         softmax=loss == SOFTMAX)
+    assert 0 < gap <= bound

@@ -18,6 +18,11 @@ from skunlearn._backends import (
 from skunlearn._backends._ziggurat import reference_normals
 from skunlearn._constants import cyclic_batch_bounds
 
+# The CuPy kernels still keep parameters in the data's type and their rounding is not accounted for in
+# the certificate, so the estimators refuse device="cuda"; the parity tests wait for the GPU issue
+# (float64 parameters, accounted arithmetic) to be done on a machine with a GPU.
+pytest.skip("the GPU backend awaits float64 parameters and accounted rounding; device='cuda' is refused",
+            allow_module_level=True)
 cupy = pytest.importorskip("cupy")
 try:
     gpu = get_backend("cuda")

@@ -93,10 +93,13 @@ def test_feature_names_are_recorded():
     assert list(model.feature_names_in_) == list(X.columns)
 
 
-def test_float32_stays_float32(digits):
+def test_float32_data_stays_float32_and_parameters_are_binary64(digits):
+    # The data is never copied to float64; the parameters always are binary64, the arithmetic the
+    # certificate accounts for (the noise must be representable at the parameters' resolution).
     X, _, y, _ = digits
     model = NoisyLogisticRegression(random_state=0).fit(X.astype(np.float32), y)
-    assert model.coef_.dtype == np.float32 and model._X_slots.dtype == np.float32
+    assert model._X_slots.dtype == np.float32
+    assert model.coef_.dtype == np.float64 and model._params.dtype == np.float64
     assert model.decision_function(X.astype(np.float32)).dtype == np.float32
 
 

@@ -77,10 +77,11 @@ def test_binary_decision_function_is_one_dimensional(digits):
     np.testing.assert_array_equal(model.predict(X), model.classes_[(scores > 0).astype(int)])
 
 
-def test_float32_stays_float32(digits):
+def test_float32_data_stays_float32_and_parameters_are_binary64(digits):
     X, _, y, _ = digits
     model = NoisyMLPClassifier(hidden_layer_sizes=(16,), max_iter=2, random_state=0).fit(X.astype(np.float32), y)
-    assert model._params.dtype == np.float32 and model.predict_proba(X.astype(np.float32)).dtype == np.float32
+    assert model._X_slots.dtype == np.float32 and model._params.dtype == np.float64
+    assert model.predict_proba(X.astype(np.float32)).dtype == np.float32
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic"])

@@ -31,13 +31,18 @@ import math
 
 import numpy as np
 
-__all__ = ["MAX_ATTEMPTS", "ZIGGURAT_R", "reference_normals", "ziggurat_tables"]
+__all__ = ["MAX_ABS_NORMAL", "MAX_ATTEMPTS", "ZIGGURAT_R", "reference_normals", "ziggurat_tables"]
 
 #: Right edge of the outermost rectangle for 256 layers [Marsaglia & Tsang 2000, Table 1].
 ZIGGURAT_R = 3.6541528853610088
 
 #: Attempts per normal (each fails with probability about 1.2e-2).
 MAX_ATTEMPTS = 21
+
+#: Largest magnitude a generated normal can take: the tail sample ``r − log(1 − u)/r`` with the
+#: largest 53-bit uniform, ``u = 1 − 2⁻⁵³``; every other branch stays below the base strip's width (< 4).
+#: The rounding bound of :mod:`skunlearn.accounting.floating_point` uses it.
+MAX_ABS_NORMAL = ZIGGURAT_R + 53.0 * math.log(2.0) / ZIGGURAT_R + 1e-9
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX_1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -2,13 +2,16 @@
 
 One jit policy for every kernel: ``nopython``, ``cache=True``, no
 ``fastmath`` (so the numpy reference of :mod:`skunlearn._testing` matches to
-rounding), no eager signatures (they slow imports); float32 inputs stay
-float32.
+rounding, and the a priori rounding bound of
+:mod:`skunlearn.accounting.floating_point` describes the arithmetic), no eager
+signatures (they slow imports). Parameters and every product are binary64; the
+data may stay float32 (it is converted, exactly, a block of
+:data:`ROW_BLOCK` rows at a time, so no float64 copy of X is ever made).
 
 Each step is split into :data:`TASKS` fixed tasks. Task t computes the
-gradient of the t-th contiguous quarter of the batch's rows (two
-single-threaded BLAS products, ``np.dot``) and draws the t-th contiguous share
-of the step's Gaussian noise. Large batches run the tasks in parallel, small
+gradient of the t-th contiguous quarter of the batch's rows (blocks of rows,
+two single-threaded BLAS products each, ``np.dot``, accumulated in a fixed
+order) and draws the t-th contiguous share of the step's Gaussian noise. Large batches run the tasks in parallel, small
 ones in a plain loop; the decomposition is the same either way, so the model
 does not depend on the number of threads.
 
@@ -44,6 +47,9 @@ TASKS = 4
 
 #: Multiply-adds per step below which the tasks run serially (threads do not pay there).
 _PARALLEL_WORK = 200_000
+
+#: Rows converted to float64 and multiplied at a time inside a task.
+ROW_BLOCK = 64
 
 
 @njit(cache=True)
@@ -146,31 +152,46 @@ def fill_normals(out, key, start):
 
 
 @njit(cache=True)
-def _task(t, params, X, y, weight, start, stop, loss, partial, noise, noise_scale, key, counter):
-    """Task t of a step: gradient of the t-th quarter of rows, and the t-th share of the noise."""
+def _task(t, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale, key,
+          counter):
+    """Task t of a step: gradient of the t-th quarter of rows, and the t-th share of the noise.
+
+    The rows go through a float64 block ``rows64[t]`` of :data:`ROW_BLOCK` rows;
+    the blocks' products are added to ``partial[t]`` in row order.
+    """
     lo = start + (stop - start) * t // TASKS
     hi = start + (stop - start) * (t + 1) // TASKS
-    if hi > lo:
-        rows = X[lo:hi]
-        scores = np.dot(rows, params.T)
-        _residuals(scores, y, weight, lo, loss)
-        np.dot(np.ascontiguousarray(scores.T), rows, partial[t])
-    else:
-        partial[t] = 0
+    n_features = X.shape[1]
+    partial[t] = 0.0
+    for first in range(lo, hi, ROW_BLOCK):
+        n_rows = min(ROW_BLOCK, hi - first)
+        rows = rows64[t, :n_rows]
+        for i in range(n_rows):
+            for j in range(n_features):
+                rows[i, j] = X[first + i, j]
+        block_scores = scores[t, :n_rows]
+        np.dot(rows, params.T, block_scores)
+        _residuals(block_scores, y, weight, first, loss)
+        np.dot(np.ascontiguousarray(block_scores.T), rows, product[t])
+        partial[t] += product[t]
     if noise_scale > 0.0:
         _fill_normals(noise, noise.size * t // TASKS, noise.size * (t + 1) // TASKS, key, counter)
 
 
 @njit(cache=True, parallel=True)
-def _tasks_parallel(params, X, y, weight, start, stop, loss, partial, noise, noise_scale, key, counter):
+def _tasks_parallel(params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale,
+                    key, counter):
     for t in prange(TASKS):
-        _task(t, params, X, y, weight, start, stop, loss, partial, noise, noise_scale, key, counter)
+        _task(t, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale, key,
+              counter)
 
 
 @njit(cache=True)
-def _tasks_serial(params, X, y, weight, start, stop, loss, partial, noise, noise_scale, key, counter):
+def _tasks_serial(params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale,
+                  key, counter):
     for t in range(TASKS):
-        _task(t, params, X, y, weight, start, stop, loss, partial, noise, noise_scale, key, counter)
+        _task(t, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale, key,
+              counter)
 
 
 @njit(cache=True)
@@ -209,7 +230,10 @@ def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, no
                      n_epochs, parallel):
     n_outputs, n_features = params.shape
     shrink = 1.0 - step_size * l2
-    partial = np.zeros((TASKS, n_outputs, n_features), dtype=params.dtype)
+    partial = np.zeros((TASKS, n_outputs, n_features))
+    product = np.zeros((TASKS, n_outputs, n_features))
+    rows64 = np.zeros((TASKS, ROW_BLOCK, n_features))
+    scores = np.zeros((TASKS, ROW_BLOCK, n_outputs))
     noise = np.zeros(n_outputs * n_features, dtype=np.float64)
     squares = np.zeros(TASKS)
     for _ in range(n_epochs):
@@ -217,10 +241,12 @@ def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, no
             start, stop = batch_bounds[j], batch_bounds[j + 1]
             gradient_scale = step_size / (stop - start)
             if parallel:
-                _tasks_parallel(params, X, y, weight, start, stop, loss, partial, noise, noise_scale, key, counter)
+                _tasks_parallel(params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
+                                noise_scale, key, counter)
                 _update_parallel(params, partial, noise, shrink, gradient_scale, noise_scale, squares)
             else:
-                _tasks_serial(params, X, y, weight, start, stop, loss, partial, noise, noise_scale, key, counter)
+                _tasks_serial(params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
+                              noise_scale, key, counter)
                 _update_serial(params, partial, noise, shrink, gradient_scale, noise_scale, squares)
             if noise_scale > 0.0:
                 counter += np.uint64(noise.size)
@@ -235,13 +261,13 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
 
     Parameters
     ----------
-    params : ndarray of shape (n_outputs, n_features)
-        Updated in place and returned; same dtype as ``X``.
+    params : ndarray of shape (n_outputs, n_features), float64
+        Updated in place and returned.
     X : ndarray of shape (n_slots, n_features)
         Rows in slot order, C-contiguous, float32 or float64.
     y : ndarray of shape (n_slots,), int64
         Class codes (0/1 for the binary loss).
-    weight : ndarray of shape (n_slots,)
+    weight : ndarray of shape (n_slots,), float64
         1 for a retained row, 0 for a removed slot.
     batch_bounds : ndarray of int64
         Batch j holds slots ``batch_bounds[j]:batch_bounds[j + 1]``.
@@ -260,7 +286,8 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
     """
     if n_epochs <= 0:
         return params, noise_counter
-    warm_up(params.dtype)
+    _check_arrays(params, X, weight)
+    warm_up(X.dtype)
     parallel = int(np.max(np.diff(batch_bounds))) * params.size >= _PARALLEL_WORK
     # BLAS runs single-threaded inside the kernel: the tasks are the parallelism, and a
     # multi-threaded BLAS called from a numba thread oversubscribes the cores badly.
@@ -269,6 +296,16 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
                                   np.uint64(noise_counter), int(n_epochs), parallel)
     drawn = n_epochs * (batch_bounds.size - 1) * params.size if config.noise_scale > 0 else 0
     return params, noise_counter + drawn
+
+
+def _check_arrays(params, X, weight):
+    """Parameters and weights in float64, data in float32 or float64, all C-contiguous."""
+    if params.dtype != np.float64 or weight.dtype != np.float64:
+        raise TypeError(f"params and weight must be float64, got {params.dtype} and {weight.dtype}")
+    if X.dtype not in (np.float32, np.float64):
+        raise TypeError(f"X must be float32 or float64, got {X.dtype}")
+    if not (params.flags.c_contiguous and X.flags.c_contiguous):
+        raise ValueError("params and X must be C-contiguous")
 
 
 # ---------------------------------------------------------------------------- MLP
@@ -306,10 +343,11 @@ def _activation_derivative(delta, activations, activation):
 
 
 @njit(cache=True)
-def _mlp_batch_gradient(params, sizes, X, y, weight, lo, hi, activation, buffer, gradient):
+def _mlp_batch_gradient(params, sizes, X, y, weight, lo, hi, activation, buffer, rows64, gradient):
     """Mean loss and gradient over the retained rows of X[lo:hi]; gradient written in place.
 
-    ``buffer`` holds every layer's activations then one delta scratch. Returns
+    ``buffer`` holds every layer's activations then one delta scratch;
+    ``rows64`` receives the batch's rows converted to float64. Returns
     (summed loss, retained rows).
     """
     n_rows = hi - lo
@@ -320,12 +358,16 @@ def _mlp_batch_gradient(params, sizes, X, y, weight, lo, hi, activation, buffer,
     gradient[:] = 0.0
     if retained == 0.0:
         return 0.0, 0.0
+    rows = rows64[:n_rows]
+    for i in range(n_rows):
+        for j in range(X.shape[1]):
+            rows[i, j] = X[lo + i, j]
     # Forward: layer l's activations at buffer[act_offset[l]:], rows x sizes[l + 1].
     act_offsets = np.zeros(n_layers + 1, dtype=np.int64)
     for l in range(n_layers):
         act_offsets[l + 1] = act_offsets[l] + n_rows * sizes[l + 1]
     offset = 0
-    previous = X[lo:hi]
+    previous = rows
     for l in range(n_layers):
         n_in, n_out = sizes[l], sizes[l + 1]
         W = params[offset:offset + n_in * n_out].reshape(n_in, n_out)
@@ -358,7 +400,7 @@ def _mlp_batch_gradient(params, sizes, X, y, weight, lo, hi, activation, buffer,
     for l in range(n_layers - 1, -1, -1):
         offset -= sizes[l] * sizes[l + 1] + sizes[l + 1]
         n_in, n_out = sizes[l], sizes[l + 1]
-        inputs = X[lo:hi] if l == 0 else buffer[act_offsets[l - 1]:act_offsets[l]].reshape(n_rows, n_in)
+        inputs = rows if l == 0 else buffer[act_offsets[l - 1]:act_offsets[l]].reshape(n_rows, n_in)
         grad_W = gradient[offset:offset + n_in * n_out].reshape(n_in, n_out)
         np.dot(inputs.T, delta, grad_W)
         grad_b = gradient[offset + n_in * n_out:offset + n_in * n_out + n_out]
@@ -398,12 +440,13 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
     for l in range(sizes.size):
         widest = max(widest, sizes[l])
     buffer = np.empty(max_rows * (width + widest), dtype=params.dtype)
+    rows64 = np.empty((max_rows, X.shape[1]))
     gradient = np.empty_like(params)
     noise = np.empty(params.size if noise_std > 0.0 else 0, dtype=np.float64)
     for _ in range(n_epochs):
         for j in range(batch_bounds.size - 1):
             _, retained = _mlp_batch_gradient(params, sizes, X, y, weight, batch_bounds[j], batch_bounds[j + 1],
-                                              activation, buffer, gradient)
+                                              activation, buffer, rows64, gradient)
             if noise_std > 0.0:
                 # Serially: numba threads next to a multi-threaded BLAS would fight over the cores.
                 _fill_normals(noise, 0, noise.size, key, counter)
@@ -431,8 +474,8 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
 
     Parameters
     ----------
-    params : ndarray of shape (n_params,)
-        Flat parameters, updated in place; same dtype as ``X``.
+    params : ndarray of shape (n_params,), float64
+        Flat parameters, updated in place.
     layer_sizes : ndarray of int64
         ``[n_features, hidden..., n_classes]``.
     X, y, weight, batch_bounds
@@ -449,7 +492,8 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
     """
     if n_epochs <= 0:
         return params, noise_counter
-    warm_up(params.dtype)
+    _check_arrays(params, X, weight)
+    warm_up(X.dtype)
     params, counter = _mlp_epochs(params, np.asarray(layer_sizes, dtype=np.int64), X, y, weight, batch_bounds,
                                   *config.as_args(), np.uint64(noise_key), np.uint64(noise_counter), int(n_epochs))
     return params, int(counter)
@@ -466,7 +510,9 @@ def mlp_loss_gradient(params, layer_sizes, X, y, weight, activation):
     sizes = np.asarray(layer_sizes, dtype=np.int64)
     gradient = np.empty_like(params)
     buffer = np.empty(X.shape[0] * (int(sizes[1:].sum()) + int(sizes.max())), dtype=params.dtype)
-    loss, retained = _mlp_batch_gradient(params, sizes, X, y, weight, 0, X.shape[0], activation, buffer, gradient)
+    rows64 = np.empty((X.shape[0], X.shape[1]))
+    loss, retained = _mlp_batch_gradient(params, sizes, X, y, weight, 0, X.shape[0], activation, buffer, rows64,
+                                         gradient)
     return loss / max(retained, 1.0), gradient
 
 
@@ -502,19 +548,19 @@ def _compile_lock():
 
 
 def warm_up(dtype):
-    """Compile (or load from numba's cache) every kernel for ``dtype``, once per process."""
+    """Compile (or load from numba's cache) every kernel for data of ``dtype``, once per process."""
     dtype = np.dtype(dtype)
     if dtype in _WARM_DTYPES:
         return
     with _compile_lock():
         X = np.ones((8, 3), dtype=dtype)
         y = np.zeros(8, dtype=np.int64)
-        weight = np.ones(8, dtype=dtype)
+        weight = np.ones(8)
         bounds = np.array([0, 4, 8], dtype=np.int64)
         for parallel in (False, True):
-            _logistic_epochs(np.zeros((2, 3), dtype), X, y, weight, bounds, 1, 0.1, 0.01, 0.1, 10.0,
+            _logistic_epochs(np.zeros((2, 3)), X, y, weight, bounds, 1, 0.1, 0.01, 0.1, 10.0,
                              np.uint64(0), np.uint64(0), 1, parallel)
-        _mlp_epochs(np.zeros(3 * 2 + 2 + 2 * 2 + 2, dtype), np.array([3, 2, 2], dtype=np.int64), X, y, weight,
+        _mlp_epochs(np.zeros(3 * 2 + 2 + 2 * 2 + 2), np.array([3, 2, 2], dtype=np.int64), X, y, weight,
                     bounds, 0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, np.uint64(0), np.uint64(0), 1)
         fill_normals(np.empty(4), np.uint64(0), 0)
     _WARM_DTYPES.add(dtype)
