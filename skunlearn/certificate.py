@@ -225,7 +225,11 @@ class UnlearningCertificate:
         missing = required - set(data)
         if missing:
             raise ValueError(f"missing certificate fields: {sorted(missing)}")
-        certificate = cls(**{k: v for k, v in data.items() if k in fields})
+        values = {k: v for k, v in data.items() if k in fields}
+        for name in ("constants", "history", "record"):  # nested non-finite numbers, as to_json writes them
+            if name in values:
+                values[name] = _decoded(values[name])
+        certificate = cls(**values)
         if "satisfied" in data and data["satisfied"] is not certificate.satisfied:
             raise ValueError(f"satisfied={data['satisfied']!r} contradicts epsilon and delta")
         return certificate
@@ -314,6 +318,17 @@ class UnlearningCertificate:
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                        for k, v in rows)
         return f"<table><caption>UnlearningCertificate</caption>{body}</table>"
+
+
+def _decoded(value):
+    """Nested copy with the strings "inf", "-inf", "nan" back to floats."""
+    if isinstance(value, str):
+        return _NON_FINITE.get(value, value)
+    if isinstance(value, Mapping):
+        return {k: _decoded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_decoded(v) for v in value]
+    return value
 
 
 def _thawed(value):

@@ -1,0 +1,251 @@
+"""Certificates that hold for the machine: noise that acts, secret keys, a class set the forgotten
+rows cannot change, certificates that recompute themselves."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_classification
+
+from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier, UnlearningCertificate
+from skunlearn.certificate import CertificateVerificationError
+
+from .helpers import assert_unchanged, snapshot
+
+
+@pytest.fixture(scope="module")
+def wide():
+    """The 60,000 × 784 shape of the benchmark, where the old calibration gave σ ≈ 2e-33."""
+    X, y = make_classification(n_samples=60_000, n_features=784, n_informative=50, n_classes=10, random_state=0)
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return X / X.max(axis=0), y
+
+
+# ---------------------------------------------------------------------------- noise that acts
+
+
+def test_two_noise_keys_with_the_same_batch_order_give_different_models_at_scale(wide):
+    X, y = wide
+    order = np.random.default_rng(0).permutation(X.shape[0])
+    models = [NoisyLogisticRegression()._fit(X, y, slot_order=order, noise_key=key) for key in (1, 2)]
+    # Same data, same batch order, same everything but the noise: the noise must change the bits.
+    assert models[0].noise_ == models[1].noise_ > 0
+    differing = np.mean(models[0]._params != models[1]._params)
+    assert differing > 0.99, differing
+    for model in models:
+        model.unlearn([order[-1]])  # the row in the last slot, the worst case
+        assert model.certificate_.satisfied
+    assert np.mean(models[0]._params != models[1]._params) > 0.99
+    # The per-step noise is at least 2**20 ulps of the largest parameter the ball allows.
+    step_noise = math.sqrt(2 * models[0].step_size_) * models[0].noise_
+    assert step_noise >= 2**20 * np.spacing(models[0].radius_)
+    assert np.abs(models[0]._params).max() <= models[0].radius_
+
+
+@pytest.mark.parametrize("n_samples", [400_000, 2_000_000])
+def test_defaults_fit_and_certify_requests_at_millions_of_rows(n_samples):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_samples, 5)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * rng.standard_normal(n_samples) > 0).astype(int)
+    model = NoisyLogisticRegression(random_state=0).fit(X, y)
+    assert model.noise_ > 0 and np.isfinite(model._params).all()
+    assert model.score(X[:20_000], y[:20_000]) > 0.8
+    model.unlearn([0, n_samples - 1])
+    assert model.certificate_.satisfied
+    model.certificate_.verify()
+
+
+def test_noise_below_the_floor_is_refused_and_changes_nothing(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="ulps of the radius"):
+        NoisyLogisticRegression(noise=1e-30).fit(X, y)
+    model = NoisyLogisticRegression(random_state=0).fit(X, y)
+    before = snapshot(model)
+    with pytest.raises(ValueError, match="ulps of the radius"):
+        model.set_params(noise=1e-30).fit(X, y)
+    assert_unchanged(dict(before, params=model.get_params()), model)
+    # noise=0 is allowed: it certifies nothing.
+    noiseless = NoisyLogisticRegression(noise=0.0, random_state=0).fit(X, y)
+    assert noiseless.partial_unlearn([0], max_epochs=1).certificate_.epsilon == math.inf
+    with pytest.raises(ValueError, match="ulps of the largest clip radius"):
+        NoisyMLPClassifier(unlearning_noise=1e-30, max_iter=1).fit(X, y)
+
+
+def test_rounding_is_charged_to_the_certificate(iris):
+    X, y = iris
+    model = NoisyLogisticRegression(random_state=0).fit(X, y).unlearn([3])
+    ledger = model._ledger
+    assert model.certificate_.constants["rounding_shift"] == ledger.rounding_shift > 0
+    import dataclasses
+    exact = dataclasses.replace(ledger, n_features=1, n_outputs=1)  # a smaller rounding shift
+    assert exact.rounding_shift < ledger.rounding_shift
+    assert exact.rdp_coefficient() < ledger.rdp_coefficient()
+    assert "binary64" in model.certificate_.arithmetic and "not covered" in model.certificate_.arithmetic
+
+
+def test_cuda_is_refused_until_its_arithmetic_is_accounted_for(iris):
+    X, y = iris
+    for estimator in (NoisyLogisticRegression(device="cuda"), NoisyMLPClassifier(device="cuda", max_iter=1)):
+        with pytest.raises(ValueError, match='device="cuda" cannot certify'):
+            estimator.fit(X, y)
+    assert NoisyLogisticRegression(device="auto", random_state=0).fit(X, y).certificate_.arithmetic
+
+
+# ---------------------------------------------------------------------------- secret noise
+
+
+@pytest.mark.parametrize("Estimator", [NoisyLogisticRegression, NoisyMLPClassifier])
+def test_unseeded_noise_comes_from_the_operating_system(Estimator, iris):
+    X, y = iris
+    kwargs = {"max_iter": 3} if Estimator is NoisyMLPClassifier else {}
+    np.random.seed(0)
+    first = Estimator(**kwargs).fit(X, y)
+    np.random.seed(0)  # the global numpy state must not determine the key
+    second = Estimator(**kwargs).fit(X, y)
+    assert first._noise_key != second._noise_key
+    assert not np.array_equal(first._params, second._params)
+    assert "operating system" in first.certificate_.noise_secrecy
+    seeded = Estimator(random_state=3, **kwargs).fit(X, y)
+    assert seeded._noise_key == Estimator(random_state=3, **kwargs).fit(X, y)._noise_key
+    assert "do not know that seed" in seeded.certificate_.noise_secrecy
+
+
+# ---------------------------------------------------------------------------- class set
+
+
+@pytest.mark.parametrize("Estimator, kwargs", [(NoisyLogisticRegression, {}),
+                                               (NoisyMLPClassifier, {"max_iter": 3, "hidden_layer_sizes": (8,)})])
+def test_the_class_set_cannot_depend_on_the_forgotten_rows(Estimator, kwargs):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = np.array([0, 1] * 29 + [2, 0])  # row 58 is the only row of class 2
+    model = Estimator(random_state=0, **kwargs).fit(X, y)
+    before = snapshot(model)
+    with pytest.raises(ValueError, match=r"every retained row of class \[2\].*classes=\[0, 1, 2\]"):
+        model.unlearn([58, 3])
+    assert_unchanged(before, model)
+    # With the public class set the request is certified and the model keeps its three classes.
+    public = Estimator(random_state=0, classes=[0, 1, 2], **kwargs).fit(X, y).unlearn([58, 3])
+    assert public.certificate_.satisfied and public.classes_.tolist() == [0, 1, 2]
+    assert public.predict_proba(X).shape == (60, 3)
+    # A class absent from the training rows is still part of a public class set.
+    assert Estimator(random_state=0, classes=[0, 1, 2, 7], **kwargs).fit(X, y).classes_.tolist() == [0, 1, 2, 7]
+    with pytest.raises(ValueError, match="not in classes"):
+        Estimator(classes=[0, 1], **kwargs).fit(X, y)
+
+
+# ---------------------------------------------------------------------------- re-checkable certificates
+
+
+@pytest.mark.parametrize("estimator", [
+    NoisyLogisticRegression(random_state=0),
+    NoisyLogisticRegression(random_state=0, batch_size=None),
+    NoisyLogisticRegression(random_state=0, bound="published"),
+    NoisyMLPClassifier(random_state=0, max_iter=3, hidden_layer_sizes=(8,)),
+    NoisyMLPClassifier(random_state=0, max_iter=3, hidden_layer_sizes=(8,), unlearn_method="gradient_clipping"),
+], ids=["logistic", "full-batch", "published", "model-clipping", "gradient-clipping"])
+def test_honest_certificates_verify_at_every_stage(estimator, iris):
+    X, y = iris
+    model = estimator.fit(X, y)
+    assert model.certificate_.verify() is model.certificate_
+    model.unlearn([0, 60])
+    model.certificate_.verify()
+    model.partial_unlearn([7], max_epochs=0)
+    model.certificate_.verify()
+    model.partial_unlearn(max_epochs=2)
+    model.unlearn([100])
+    certificate = UnlearningCertificate.from_json(model.certificate_.to_json())
+    assert certificate == model.certificate_
+    certificate.verify()
+    assert certificate.requests == 3 and certificate.rows_forgotten == 4
+
+
+def _tampered(certificate, **changes):
+    data = json.loads(certificate.to_json())
+    for path, value in changes.items():
+        target = data
+        *parents, last = path.split(".")
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        if isinstance(target, list):
+            target[int(last)] = value
+        else:
+            target[last] = value
+    return UnlearningCertificate.from_dict(data)
+
+
+def test_tampered_certificates_fail_verification(iris):
+    X, y = iris
+    model = NoisyLogisticRegression(random_state=0).fit(X, y).unlearn([0, 60]).unlearn([5])
+    honest = model.certificate_
+    slot = honest.record["removed_slots"][0]
+    cases = {
+        "epsilon": {"epsilon": honest.epsilon / 2},
+        "noise": {"noise": honest.noise * 10, "record.noise_std": honest.noise * 10},
+        "a forgotten slot": {"record.removed_slots.0": (slot + 75) % 150},  # in another of the 3 batches
+        "the step of a request": {"record.removed_at.2": honest.record["removed_at"][2] + 1},
+        "a past epsilon": {"history.0.epsilon": 0.01},
+        "the row count": {"rows_forgotten": 1},
+        "the arithmetic": {"arithmetic": "exact"},
+    }
+    for name, change in cases.items():
+        with pytest.raises(CertificateVerificationError):
+            _tampered(honest, **change).verify()
+    with pytest.raises(CertificateVerificationError, match="no record"):
+        _tampered(honest, record={}).verify()
+
+
+def test_the_next_certificate_comes_from_the_ledger_not_the_public_attribute(iris):
+    X, y = iris
+    model = NoisyLogisticRegression(random_state=0).fit(X, y).unlearn([0])
+    honest = model.certificate_
+    model.certificate_ = _tampered(honest, **{"history.0.rows": 50, "rows_forgotten": 50})
+    model.unlearn([1])
+    assert model.certificate_.rows_forgotten == 2
+    assert [entry["rows"] for entry in model.certificate_.history] == [1, 1]
+    model.certificate_.verify()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("epsilon", "abc", "epsilon must be a number"),
+    ("epsilon", -0.5, "epsilon must be >= 0"),
+    ("delta", 5, "delta must be <= 1"),
+    ("target_epsilon", 0, "target_epsilon must be > 0"),
+    ("order", 0.5, "order must be > 1"),
+    ("steps", 2.5, "steps must be an integer"),
+    ("requests", -1, "requests must be >= 0"),
+    ("method", 3, "method must be a string"),
+    ("history", "x", "history must be a sequence"),
+    ("satisfied", False, "contradicts"),
+    ("epsilon", float("nan"), "NaN"),
+])
+def test_from_dict_validates_types_and_ranges(field, value, message, iris):
+    X, y = iris
+    data = NoisyLogisticRegression(random_state=0).fit(X, y).unlearn([0]).certificate_.to_dict()
+    data[field] = value
+    with pytest.raises(ValueError, match=message):
+        UnlearningCertificate.from_dict(data)
+    del data[field]
+    if field in ("epsilon", "method"):
+        with pytest.raises(ValueError, match="missing"):
+            UnlearningCertificate.from_dict(data)
+
+
+def test_json_is_strict(iris):
+    X, y = iris
+    certificate = NoisyLogisticRegression(noise=0.0, random_state=0).fit(X, y).partial_unlearn([0]).certificate_
+    assert certificate.epsilon == math.inf
+    text = certificate.to_json()
+
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    data = json.loads(text, parse_constant=refuse)
+    assert data["epsilon"] == "inf"
+    assert UnlearningCertificate.from_json(text) == certificate
