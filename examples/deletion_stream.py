@@ -15,6 +15,8 @@ from skunlearn import NoisyLogisticRegression
 def main(n_requests=5, rows_per_request=10):
     X, y = load_digits(return_X_y=True)
     X = (X - 8.0) / 8.0
+    # random_state=0 makes this example reproducible; it also lets anyone who knows the seed
+    # recompute the noise, so leave it unset (noise from the OS) for a model you deploy.
     model = NoisyLogisticRegression(random_state=0).fit(X, y)
     rng = np.random.default_rng(0)
     pending = rng.permutation(X.shape[0])

@@ -29,6 +29,8 @@ def public_scaling(X):
 def main(n_jobs=2):
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
+    # random_state=0 makes this example reproducible; it also lets anyone who knows the seed
+    # recompute the noise, so leave it unset (noise from the OS) for a model you deploy.
     pipeline = make_pipeline(FunctionTransformer(public_scaling), NoisyLogisticRegression(random_state=0))
     grid = {"noisylogisticregression__alpha": [1e-2, 3e-2], "noisylogisticregression__batch_size": [32, 64]}
     search = GridSearchCV(pipeline, grid, cv=3, n_jobs=n_jobs).fit(X_train, y_train)

@@ -15,6 +15,8 @@ def main():
     X = X / X.max(axis=0)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
 
+    # random_state=0 makes this example reproducible; it also lets anyone who knows the seed
+    # recompute the noise, so leave it unset (noise from the OS) for a model you deploy.
     model = NoisyLogisticRegression(epsilon=1.0, random_state=0).fit(X_train, y_train)
     print(f"test accuracy {model.score(X_test, y_test):.3f}, noise sigma {model.noise_:.3g}")
     print("after fit:   ", model.certificate_)  # the DP guarantee of the noisy training itself

@@ -9,13 +9,16 @@ import time
 
 import numpy as np
 
+from ._backends._ziggurat import MAX_ABS_NORMAL
 from ._constants import cyclic_batch_bounds, logistic_constants
 from .accounting import (
     CalibrationError,
     calibrate_noise,
     calibrate_steps,
     linear_rdp,
+    logistic_step_rounding_error,
     max_step_size,
+    minimum_step_noise,
     rdp_to_dp,
     single_removal_rdp_coefficient,
     step_contraction,
@@ -39,6 +42,8 @@ def _calibration_parser(subparsers):
     parser.add_argument("--n-classes", type=int, default=2,
                         help="classes of the logistic loss: 2 binary, more softmax (sets the defaults of L and M)")
     parser.add_argument("--data-norm", type=float, default=1.0, help="row norm bound D, as the estimator's data_norm")
+    parser.add_argument("--n-features", type=int, default=10,
+                        help="columns of X (the intercept is added); sets the kernels' rounding bound")
     parser.add_argument("--smoothness", type=float, default=None,
                         help="per-row smoothness L (default: the logistic loss's, D^2/4 binary, D^2/2 softmax)")
     parser.add_argument("--lipschitz", type=float, default=None,
@@ -75,10 +80,20 @@ def _calibrate(args) -> int:
     n_batches = bounds.size - 1
     last_batch = int(bounds[-1] - bounds[-2])
 
+    largest_batch = int(np.max(np.diff(bounds)))
+    n_outputs = 1 if args.n_classes == 2 else args.n_classes
+    # As the estimator: the kernels' rounding is charged at every step, and the noise never sinks below
+    # 2**20 ulps of R (skunlearn.accounting.floating_point); without a radius neither can be bounded.
+    floor = minimum_step_noise(radius) / np.sqrt(2 * step_size) if np.isfinite(radius) else 0.0
+
     def epsilon(noise, epochs):
+        shift = 2 * logistic_step_rounding_error(
+            args.n_features + 1, n_outputs, largest_batch, step_size, args.l2, radius, args.data_norm,
+            np.sqrt(2 * step_size) * noise, softmax=args.n_classes > 2, noise_bound=MAX_ABS_NORMAL,
+        ) if np.isfinite(radius) else 0.0
         rho = single_removal_rdp_coefficient(
             args.train_epochs, epochs, n_batches, step_size, lipschitz, last_batch, contraction, noise,
-            2 * radius,
+            2 * radius, per_step_shift=shift,
         )
         return rdp_to_dp(linear_rdp(rho), delta, conversion=args.conversion, warn_at_edge=False).epsilon
 
@@ -86,10 +101,14 @@ def _calibrate(args) -> int:
           f"lambda={args.l2:g}, L={smoothness:g}, M={lipschitz:g}, R={radius:g}")
     print(f"step size eta={step_size:.6g}, contraction c={contraction:.6g}, {n_batches} steps per epoch "
           f"(last batch {last_batch} rows), {args.train_epochs} training epochs; noise per step sqrt(2 eta) sigma")
+    if np.isfinite(radius):
+        print(f"rounding charged at every step for {args.n_features} features; noise floor sigma={floor:.3g}")
+    else:
+        print("no radius: exact arithmetic only (the rounding bound and the noise floor need a finite R)")
     print()
     print(f"{'unlearn epochs':>15} {'noise sigma':>14} {'epsilon':>10}")
     for epochs in args.unlearn_epochs:
-        noise = calibrate_noise(lambda s, k=epochs: epsilon(s, k), args.epsilon)
+        noise = max(calibrate_noise(lambda s, k=epochs: epsilon(s, k), args.epsilon), floor)
         print(f"{epochs:>15d} {noise:>14.6g} {epsilon(noise, epochs):>10.5g}")
     if args.noise:
         print()
@@ -139,7 +158,7 @@ def _demo(args) -> int:
     # private rows would not (see the README).
     data = ((X_train - 8.0) / 8.0, (X_test - 8.0) / 8.0, y_train, y_test)
     n = X_train.shape[0]
-    forget = np.random.default_rng(args.seed).permutation(n)[: n // 10]
+    forget = np.random.default_rng(0).permutation(n)[: n // 10]
     from ._backends.numba_cpu import warm_up
 
     start = time.perf_counter()
@@ -166,7 +185,9 @@ def main(argv=None) -> int:
     demo = subparsers.add_parser("demo", help="fit, unlearn and certify on a dataset scikit-learn ships")
     demo.add_argument("--epsilon", type=float, default=1.0, help="target epsilon (default 1)")
     demo.add_argument("--requests", type=int, default=10, help="sequential requests forgetting 10%% of rows")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, default=None,
+                      help="seed of the batch order and noise (reproducible, but then the guarantee holds only "
+                           "against whoever does not know it; default: the operating system's entropy)")
     demo.set_defaults(handler=_demo)
     _calibration_parser(subparsers).set_defaults(handler=_calibrate)
     args = parser.parse_args(argv)

@@ -57,9 +57,9 @@ def _spy_on_the_bound(monkeypatch):
     calls = []
     original = cli.single_removal_rdp_coefficient
 
-    def spy(*args):
+    def spy(*args, **kwargs):
         calls.append(args)
-        return original(*args)
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(cli, "single_removal_rdp_coefficient", spy)
     return calls
@@ -78,7 +78,7 @@ def test_calibrate_uses_the_estimators_batches(monkeypatch, capsys):
 def test_calibrate_agrees_with_the_estimators_ledger(capsys):
     # The same problem through the estimator's own ledger gives the same noise.
     main(["calibrate", "--epsilon", "1", "--n-samples", "10", "--batch-size", "4", "--l2", "0.01",
-          "--unlearn-epochs", "2", "--train-epochs", "5"])
+          "--unlearn-epochs", "2", "--train-epochs", "5", "--n-features", "3"])
     row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] == ["2"])
     model = NoisyLogisticRegression(alpha=0.01, batch_size=4, max_iter=5, unlearning_epochs=2, epsilon=1.0,
                                     random_state=0)
