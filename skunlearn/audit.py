@@ -16,6 +16,14 @@ With α and β replaced by their one-sided Clopper–Pearson bounds (β from bel
 α from above), Bonferroni-corrected over the thresholds tried, the bound holds
 with the requested confidence. An audit is only as strong as its target:
 :func:`make_canary` builds the row that is hardest to forget.
+
+With ``pin_layout=True`` the audit takes the strongest attacker the certificate
+must resist: one who knows the batch order. Every trial of both arms then uses
+one batch order, drawn once, with the target in the last slot (in the last,
+smallest batch: the slot the certificate covers worst), and only the noise key
+changes from trial to trial. Batch-order randomness, which can hide a failure, is gone: a
+procedure whose noise is below the resolution of its binary64 parameters gives
+the same model in every trial of an arm, and the arms are told apart every time.
 """
 
 from __future__ import annotations
@@ -94,6 +102,8 @@ class AuditResult:
     n_trials : int
     statistic : str
     unlearned_statistics, certifying_statistics : ndarray
+    pin_layout : bool
+        Whether one batch order, the target in the last slot, served every trial (only the noise varied).
     """
 
     epsilon_lower_bound: float
@@ -109,6 +119,7 @@ class AuditResult:
     statistic: str
     unlearned_statistics: np.ndarray = dataclasses.field(repr=False)
     certifying_statistics: np.ndarray = dataclasses.field(repr=False)
+    pin_layout: bool = False
 
     @property
     def consistent(self):
@@ -119,7 +130,8 @@ class AuditResult:
         return (f"certified epsilon {self.certified_epsilon:.3g} at delta {self.delta:.2g}; empirical lower bound "
                 f"{self.epsilon_lower_bound:.3g} ({self.confidence:.0%} confidence; point estimate "
                 f"{self.epsilon_point_estimate:.3g}) from {self.n_trials} + {self.n_trials} trials of the "
-                f"{self.statistic} statistic")
+                f"{self.statistic} statistic" + (", batch order pinned (target in the last slot)"
+                                                  if self.pin_layout else ""))
 
 
 def _loss_statistic(model, x, y):
@@ -139,35 +151,116 @@ def _margin_statistic(model, x, y):
     return float(scores[0, k] - others.max())
 
 
-_STATISTICS = {"loss": _loss_statistic, "margin": _margin_statistic}
+class _Projection:
+    """The parameters projected on the target's gradient direction, centred on a reference model.
+
+    ``w = e_y − p_ref(x)`` (the target's class against the others, weighted by a
+    reference model's probabilities; for a binary model, the sign of the target's
+    class), ``x̃`` the target row as the estimator scales it. For an estimator with
+    ``coef_``, ``intercept_`` and ``data_norm`` (NoisyLogisticRegression) the value
+    is ``Σ_k w_k (θ_k − θ_ref,k) · x̃``, summed exactly (``math.fsum``) so that
+    parameters a few ulps apart give different values; otherwise (NoisyMLPClassifier)
+    it is ``Σ_k w_k (log p_k(x) − log p_ref,k(x))``, in binary64: the same contrast
+    of the network's logits, since the weights sum to zero.
+    """
+
+    __name__ = "projection"
+
+    def __init__(self, reference, x, y):
+        x64 = np.asarray(x, dtype=np.float64)[None, :]
+        classes = list(reference.classes_)
+        k = classes.index(y)
+        self._linear = all(hasattr(reference, name) for name in ("coef_", "intercept_", "data_norm"))
+        if self._linear:
+            from ._constants import scale_rows
+
+            self._row = scale_rows(x64, float(reference.data_norm))[0]
+            self._reference = self._parameters(reference)
+            if self._reference.shape[0] == 1:  # binary: one score, for classes_[1]
+                self._weights = np.array([1.0 if k == 1 else -1.0])
+            else:
+                self._weights = -reference.predict_proba(x64)[0].astype(np.float64)
+                self._weights[k] += 1.0
+        else:
+            self._row = x64
+            self._reference = np.asarray(reference.predict_log_proba(x64)[0], dtype=np.float64)
+            self._weights = -np.exp(self._reference)
+            self._weights[k] += 1.0
+
+    @staticmethod
+    def _parameters(model):
+        return np.hstack([np.asarray(model.coef_, dtype=np.float64),
+                          np.asarray(model.intercept_, dtype=np.float64)[:, None]])
+
+    def __call__(self, model, x, y):
+        if self._linear:
+            # θ − θ_ref is exact where the two are within a factor of two (Sterbenz), so is each product's
+            # rounding tiny next to it, and fsum rounds the sum once: the last bits of θ are kept.
+            difference = self._parameters(model) - self._reference
+            return math.fsum((self._weights[:, None] * difference * self._row[None, :]).ravel())
+        log_proba = np.asarray(model.predict_log_proba(self._row)[0], dtype=np.float64)
+        return math.fsum(self._weights * (log_proba - self._reference))
 
 
-def _trial(estimator, X, y, target_index, seed, certifying, unlearn):
+_STATISTICS = {"loss": _loss_statistic, "margin": _margin_statistic, "projection": None}
+
+
+def _trial(estimator, X, y, target_index, layout, certifying, unlearn):
+    """Fit (or run the certifying procedure), then ``unlearn``.
+
+    ``layout`` is ``(seed, slot_order, noise_key)``: the clone's ``random_state``,
+    and, when ``slot_order`` is not None, the pinned batch order and this trial's
+    noise key (only the key differs between pinned trials).
+    """
+    seed, slot_order, noise_key = layout
     model = clone(estimator).set_params(random_state=int(seed))
-    if certifying:
-        model._certifying_fit(X, y, [target_index])
+    if slot_order is None:
+        if certifying:
+            model._certifying_fit(X, y, [target_index])
+        else:
+            model.fit(X, y)
     else:
-        model.fit(X, y)
+        model._validate_params()
+        if certifying:
+            model._certifying_fit(X, y, [target_index], slot_order=slot_order, noise_key=noise_key)
+        else:
+            model._fit(X, y, slot_order=slot_order, noise_key=noise_key)
     unlearn(model, target_index)
     return model
+
+
+def _measured_trial(estimator, X, y, target_index, layout, certifying, unlearn, measure):
+    model = _trial(estimator, X, y, target_index, layout, certifying, unlearn)
+    return measure(model, X[target_index], y[target_index]), model.certificate_
 
 
 def _default_unlearn(model, target_index):
     model.unlearn([target_index])
 
 
-def audit_unlearning(estimator, X, y, *, target_index, n_trials, statistic="loss", confidence=0.95, n_jobs=None,
-                     random_state=None, n_thresholds=50, unlearn=None):
+def audit_unlearning(estimator, X, y, *, target_index, n_trials, statistic=None, confidence=0.95, n_jobs=None,
+                     random_state=None, n_thresholds=50, unlearn=None, pin_layout=False):
     """Empirical lower bound on the ε of unlearning one row, next to the certified ε.
 
     Runs ``n_trials`` of (fit on all rows, then ``unlearn([target_index])``)
     and ``n_trials`` of the certifying procedure the certificate compares with
-    (the target row inert from the first step, then the same request), each
-    with its own seed, in parallel through joblib (any joblib backend, a Dask
-    cluster included, can carry large audits). Every model is reduced to a
-    scalar statistic of the target row, and the two samples give the bound of
-    the module docstring, maximised over ``n_thresholds`` quantile thresholds
-    in both directions (Bonferroni-corrected).
+    (the target row inert from the first step, its batch slot kept with zero
+    weight, then the same request), in parallel through joblib (any joblib
+    backend, a Dask cluster included, can carry large audits). Every model is
+    reduced to a scalar statistic of the target row, and the two samples give
+    the bound of the module docstring, maximised over ``n_thresholds``
+    quantile thresholds in both directions (Bonferroni-corrected).
+
+    By default every trial has its own seed, so the batch order and the noise
+    both change between trials. With ``pin_layout=True`` the audit plays the
+    attacker who knows the batch order: one order is drawn from
+    ``random_state`` with the target in the last slot (the last, smallest batch,
+    the slot the certificate covers worst), every trial of both arms uses it
+    (and the same ``random_state`` for everything else, such as an MLP's
+    initial weights), and only the 64-bit noise key changes, a fresh one per
+    trial. The certificate must hold against this attacker too; a procedure
+    whose noise vanishes in the rounding of its parameters is then a
+    deterministic function of the data, and the two arms separate completely.
 
     Parameters
     ----------
@@ -179,20 +272,43 @@ def audit_unlearning(estimator, X, y, *, target_index, n_trials, statistic="loss
         The row forgotten (use :func:`make_canary` for a strong audit).
     n_trials : int
         Trials per arm.
-    statistic : {"loss", "margin"} or callable, default="loss"
-        ``"loss"``: cross-entropy of the target row; ``"margin"``: the target
-        class's score minus the best other, a projection of the parameters on
-        the target's direction; or ``f(model, x_target, y_target) -> float``.
+    statistic : {"loss", "margin", "projection"}, callable or None, default=None
+        ``"loss"``: cross-entropy of the target row. ``"margin"``: the target
+        class's score minus the best other. ``"projection"``: the parameters
+        projected on the target's gradient direction, centred on a reference
+        model (an extra run of the certifying procedure, independent of the
+        trials): ``Σ_k w_k (θ_k − θ_ref,k) · x̃`` with ``x̃`` the scaled target
+        row and ``w = e_y − p_ref(x)`` (``±1`` for a binary model), summed
+        exactly so that parameters a few ulps apart give different values;
+        for an MLP, the same contrast of its log-probabilities. Or
+        ``f(model, x_target, y_target) -> float``. None means ``"loss"``, and
+        ``"projection"`` with ``pin_layout=True``. Why the projection: the
+        target's influence on the parameters points along its gradient
+        ``(p − e_y) ⊗ x̃``, and the noise is isotropic Gaussian, so for the
+        (near-)linear dynamics of logistic regression the two arms are
+        Gaussians with one covariance and means apart along that direction; a
+        threshold on the projection is then the likelihood-ratio
+        (most powerful) test. The loss is a monotone but saturating function
+        of it, rounded after a logarithm; the margin mixes in a maximum and
+        the rounding of the scores, which can hide differences in the last
+        bits of the parameters: those are what a pinned audit must see.
     confidence : float, default=0.95
     n_jobs : int or None
-        joblib parallelism.
+        joblib parallelism. Estimator classes defined in ``__main__`` or a
+        test module may not reach joblib's worker processes: use None.
     random_state : int or None
-        Seeds of the trials.
+        Seeds of the trials; with ``pin_layout=True``, the batch order and the
+        noise keys. The same value gives the same audit.
     n_thresholds : int, default=50
     unlearn : callable, optional
         ``f(model, target_index)`` run after fitting in both arms; defaults to
         ``model.unlearn([target_index])``. Exposed to audit deliberately broken
         procedures (the audit's own tests do).
+    pin_layout : bool, default=False
+        Fix the batch order, target in the last slot, for every trial of both
+        arms and vary only the noise key (see above). Needs an estimator with
+        ``_fit`` and ``_certifying_fit`` taking ``slot_order`` and
+        ``noise_key`` (NoisyLogisticRegression, NoisyMLPClassifier).
 
     Returns
     -------
@@ -210,6 +326,13 @@ def audit_unlearning(estimator, X, y, *, target_index, n_trials, statistic="loss
     ...                           n_trials=20, random_state=0)
     >>> result.consistent
     True
+
+    The attacker who knows the batch order:
+
+    >>> pinned = audit_unlearning(NoisyLogisticRegression(max_iter=5), X, y, target_index=canary,
+    ...                           n_trials=20, random_state=0, pin_layout=True)
+    >>> pinned.statistic, pinned.pin_layout, pinned.consistent
+    ('projection', True, True)
     """
     X = np.asarray(X)
     y = np.asarray(y)
@@ -219,24 +342,47 @@ def audit_unlearning(estimator, X, y, *, target_index, n_trials, statistic="loss
         raise ValueError(f"n_trials must be at least 2, got {n_trials}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    if not isinstance(pin_layout, (bool, np.bool_)):
+        raise TypeError(f"pin_layout must be True or False, got {pin_layout!r}")
+    if statistic is None:
+        statistic = "projection" if pin_layout else "loss"
+    if isinstance(statistic, str) and statistic not in _STATISTICS:
+        raise ValueError(f"statistic must be one of {sorted(_STATISTICS)} or a callable, got {statistic!r}")
     statistic_name = statistic if isinstance(statistic, str) else getattr(statistic, "__name__", "custom")
-    measure = _STATISTICS[statistic] if isinstance(statistic, str) else statistic
     unlearn = _default_unlearn if unlearn is None else unlearn
-    seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=2 * int(n_trials))
-    x_target, y_target = X[int(target_index)], y[int(target_index)]
+    n_trials, target_index = int(n_trials), int(target_index)
+    rng = check_random_state(random_state)
+    x_target, y_target = X[target_index], y[target_index]
 
-    def run(seed, certifying):
-        model = _trial(estimator, X, y, int(target_index), seed, certifying, unlearn)
-        return measure(model, x_target, y_target), model.certificate_
+    if pin_layout:
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        others = np.delete(np.arange(X.shape[0]), target_index)
+        slot_order = np.append(rng.permutation(others), target_index)  # the last slot: the last, smallest batch
+        keys = [int(key) for key in rng.randint(0, 2**64, size=2 * n_trials + 1, dtype=np.uint64)]
+        layouts = [(seed, slot_order, key) for key in keys]
+    else:
+        layouts = [(int(seed), None, None) for seed in rng.randint(np.iinfo(np.int32).max, size=2 * n_trials)]
 
+    if statistic == "projection":
+        # The reference: one more run of the certifying procedure (its own seed or noise key), drawn after
+        # the trials' and independent of them, so the statistic is a fixed function of each trial's model.
+        reference_layout = layouts[-1] if pin_layout else (int(rng.randint(np.iinfo(np.int32).max)), None, None)
+        reference = _trial(estimator, X, y, target_index, reference_layout, True, unlearn)
+        measure = _Projection(reference, x_target, y_target)
+    else:
+        measure = _STATISTICS[statistic] if isinstance(statistic, str) else statistic
+
+    # X and y travel as arguments, so joblib memory-maps them for its workers instead of pickling them per task.
     outputs = Parallel(n_jobs=n_jobs)(
-        delayed(run)(seed, i >= n_trials) for i, seed in enumerate(seeds)
+        delayed(_measured_trial)(estimator, X, y, target_index, layouts[i], i >= n_trials, unlearn, measure)
+        for i in range(2 * n_trials)
     )
     unlearned = np.array([value for value, _ in outputs[:n_trials]])
     certifying = np.array([value for value, _ in outputs[n_trials:]])
     certificate = outputs[0][1]
-    return _bound(unlearned, certifying, certificate.epsilon, certificate.delta, confidence, n_thresholds,
-                  statistic_name)
+    result = _bound(unlearned, certifying, certificate.epsilon, certificate.delta, confidence, n_thresholds,
+                    statistic_name)
+    return dataclasses.replace(result, pin_layout=bool(pin_layout))
 
 
 def _bound(unlearned, certifying, certified_epsilon, delta, confidence, n_thresholds, statistic_name):

@@ -1,5 +1,6 @@
 """skunlearn.audit: the bound's statistics, consistency with certificates, and power against broken unlearning."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 from scipy.stats import binomtest
 
 from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier
+from skunlearn._backends import KernelConfig
 from skunlearn.audit import (
     audit_unlearning,
     clopper_pearson,
@@ -118,3 +120,95 @@ def test_audit_rejects_bad_arguments(canary_problem):
         audit_unlearning(NoisyLogisticRegression(), X, y, target_index=len(y), n_trials=5)
     with pytest.raises(ValueError, match="n_trials"):
         audit_unlearning(NoisyLogisticRegression(), X, y, target_index=canary, n_trials=1)
+    with pytest.raises(ValueError, match="statistic"):
+        audit_unlearning(NoisyLogisticRegression(), X, y, target_index=canary, n_trials=2, statistic="median")
+    with pytest.raises(TypeError, match="pin_layout"):
+        audit_unlearning(NoisyLogisticRegression(), X, y, target_index=canary, n_trials=2, pin_layout="yes")
+
+
+class PorousLogisticRegression(NoisyLogisticRegression):
+    """The porous control: certifies the calibrated noise but adds noise far below one ulp of the parameters."""
+
+    def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading):
+        if isinstance(config, KernelConfig) and config.noise_scale > 0:
+            config = dataclasses.replace(config, noise_scale=1e-30)
+        return super()._run_backend(kernel_name, params, weight, config, n_epochs, phase, counter, *leading)
+
+
+@pytest.fixture(scope="module")
+def order_sensitive_problem():
+    """150 rows in batches of 16: the batch order moves the model; the target is an ordinary row."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((150, 6))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(150) > 0).astype(int)
+    return X, y, 0
+
+
+def test_pinned_audit_uses_one_order_with_the_target_last_and_varies_only_the_noise_key(order_sensitive_problem):
+    X, y, target = order_sensitive_problem
+    seen = []
+
+    def record(model, index):
+        seen.append((model._slot_of.copy(), model._noise_key, model._weight[model._slot_of[index]]))
+        model.unlearn([index])
+
+    audit_unlearning(NoisyLogisticRegression(max_iter=2, batch_size=16), X, y, target_index=target, n_trials=5,
+                     random_state=3, pin_layout=True, unlearn=record, statistic="margin")
+    assert len(seen) == 10
+    for slots, _, _ in seen:
+        np.testing.assert_array_equal(slots, seen[0][0])
+    assert seen[0][0][target] == len(y) - 1  # the last slot, in the last and smallest batch
+    assert len({key for _, key, _ in seen}) == 10  # a fresh noise key per trial
+    assert [weight for _, _, weight in seen] == [1.0] * 5 + [0.0] * 5  # trained on, then inert from the start
+
+
+def test_pinned_audit_is_reproducible_and_defaults_to_the_projection(order_sensitive_problem):
+    X, y, target = order_sensitive_problem
+    runs = [audit_unlearning(NoisyLogisticRegression(max_iter=3, batch_size=16), X, y, target_index=target,
+                             n_trials=5, random_state=7, pin_layout=True) for _ in range(2)]
+    assert runs[0].statistic == "projection" and runs[0].pin_layout
+    np.testing.assert_array_equal(runs[0].unlearned_statistics, runs[1].unlearned_statistics)
+    np.testing.assert_array_equal(runs[0].certifying_statistics, runs[1].certifying_statistics)
+    assert "pinned" in str(runs[0])
+    unpinned = audit_unlearning(NoisyLogisticRegression(max_iter=3, batch_size=16), X, y, target_index=target,
+                                n_trials=5, random_state=7)
+    assert unpinned.statistic == "loss" and not unpinned.pin_layout
+
+
+@pytest.mark.parametrize("estimator", [
+    NoisyLogisticRegression(max_iter=10, batch_size=16),
+    NoisyMLPClassifier(hidden_layer_sizes=(16,), max_iter=30, batch_size=16, finetune_epochs=5),
+], ids=["logistic", "mlp"])
+def test_pinned_audit_never_exceeds_the_certificate_of_a_sound_estimator(order_sensitive_problem, estimator):
+    X, y, target = order_sensitive_problem
+    result = audit_unlearning(estimator, X, y, target_index=target, n_trials=60, random_state=0, pin_layout=True,
+                              n_jobs=2)
+    assert result.consistent, str(result)
+    assert np.ptp(result.unlearned_statistics) > 0 and np.ptp(result.certifying_statistics) > 0  # the noise shows
+
+
+def test_pinned_audit_catches_noise_below_one_ulp_that_the_unpinned_audit_misses(order_sensitive_problem):
+    X, y, target = order_sensitive_problem
+    porous = PorousLogisticRegression(max_iter=10, batch_size=16)
+    pinned = audit_unlearning(porous, X, y, target_index=target, n_trials=60, random_state=0, pin_layout=True)
+    # Only the noise key varies, and the noise is below one ulp: each arm is a single model, the arms apart.
+    assert np.ptp(pinned.unlearned_statistics) == 0 and np.ptp(pinned.certifying_statistics) == 0
+    assert pinned.unlearned_statistics[0] != pinned.certifying_statistics[0]
+    assert pinned.epsilon_lower_bound > pinned.certified_epsilon, str(pinned)
+    # With a fresh batch order per trial, the order's randomness blurs the two arms together: the same porous
+    # procedure passes the old audit (statistics "loss", its default, and "margin").
+    for statistic in ("loss", "margin"):
+        unpinned = audit_unlearning(porous, X, y, target_index=target, n_trials=60, random_state=0,
+                                    statistic=statistic)
+        assert unpinned.consistent, str(unpinned)
+        assert np.ptp(unpinned.unlearned_statistics) > 0
+        assert unpinned.epsilon_lower_bound < pinned.epsilon_lower_bound
+
+
+def test_pinned_audit_catches_the_porous_control_in_a_multiclass_problem():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((120, 5))
+    y = np.argmax(X[:, :3] + 0.3 * rng.standard_normal((120, 3)), axis=1)
+    result = audit_unlearning(PorousLogisticRegression(max_iter=5, batch_size=16), X, y, target_index=0,
+                              n_trials=40, random_state=0, pin_layout=True)
+    assert result.epsilon_lower_bound > result.certified_epsilon, str(result)
