@@ -9,16 +9,14 @@ import time
 
 import numpy as np
 
-from ._backends._ziggurat import MAX_ABS_NORMAL
 from ._constants import cyclic_batch_bounds, logistic_constants
+from ._ledgers import StronglyConvexLedger
 from .accounting import (
     CalibrationError,
     calibrate_noise,
     calibrate_steps,
     linear_rdp,
-    logistic_step_rounding_error,
     max_step_size,
-    minimum_step_noise,
     rdp_to_dp,
     single_removal_rdp_coefficient,
     step_contraction,
@@ -80,21 +78,32 @@ def _calibrate(args) -> int:
     n_batches = bounds.size - 1
     last_batch = int(bounds[-1] - bounds[-2])
 
-    largest_batch = int(np.max(np.diff(bounds)))
     n_outputs = 1 if args.n_classes == 2 else args.n_classes
-    # As the estimator: the kernels' rounding is charged at every step, and the noise never sinks below
-    # 2**20 ulps of R (skunlearn.accounting.floating_point); without a radius neither can be bounded.
-    floor = minimum_step_noise(radius) / np.sqrt(2 * step_size) if np.isfinite(radius) else 0.0
+    floor = 0.0
+    if np.isfinite(radius):
+        # The estimator's own ledger (one source of truth): its bound, with the kernels' rounding charged at
+        # every step, and its noise floor of 2**20 ulps of R (skunlearn.accounting.floating_point).
+        base = StronglyConvexLedger(
+            step_size=step_size, lipschitz=lipschitz, smoothness=smoothness, strong_convexity=args.l2,
+            radius=radius, noise_std=1.0, n_slots=n, batch_size=batch_size, train_epochs=args.train_epochs,
+            target_epsilon=args.epsilon, target_delta=delta, n_features=args.n_features + 1, n_outputs=n_outputs,
+            data_norm=args.data_norm,
+        )
+        probe = base.advanced(args.train_epochs).with_removed([n - 1])  # one row, in the last (worst) slot
+        floor = base.minimum_noise()
+
+        def rho_of(noise, epochs):
+            return dataclasses.replace(probe, noise_std=noise).advanced(epochs).rdp_coefficient()
+    else:
+        # No radius: neither the rounding bound nor the noise floor exists; exact arithmetic only.
+        def rho_of(noise, epochs):
+            return single_removal_rdp_coefficient(
+                args.train_epochs, epochs, n_batches, step_size, lipschitz, last_batch, contraction, noise, radius)
 
     def epsilon(noise, epochs):
-        shift = 2 * logistic_step_rounding_error(
-            args.n_features + 1, n_outputs, largest_batch, step_size, args.l2, radius, args.data_norm,
-            np.sqrt(2 * step_size) * noise, softmax=args.n_classes > 2, noise_bound=MAX_ABS_NORMAL,
-        ) if np.isfinite(radius) else 0.0
-        rho = single_removal_rdp_coefficient(
-            args.train_epochs, epochs, n_batches, step_size, lipschitz, last_batch, contraction, noise,
-            2 * radius, per_step_shift=shift,
-        )
+        rho = rho_of(noise, epochs)
+        if rho == 0 or not np.isfinite(rho):
+            return float(rho)
         return rdp_to_dp(linear_rdp(rho), delta, conversion=args.conversion, warn_at_edge=False).epsilon
 
     print(f"target (epsilon, delta) = ({args.epsilon:g}, {delta:.3g}); n={n}, b={batch_size}, "

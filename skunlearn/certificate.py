@@ -269,7 +269,7 @@ class UnlearningCertificate:
         >>> model.certificate_.verify() is model.certificate_
         True
         """
-        from ._unlearning import ledger_from_record
+        from ._ledgers import ledger_from_record
 
         if not self.record:
             raise CertificateVerificationError("the certificate has no record to recompute it from")

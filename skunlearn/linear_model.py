@@ -12,7 +12,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from . import accounting
 from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig
 from ._constants import logistic_constants, scale_rows
-from ._unlearning import StronglyConvexLedger, UnlearningMixin, _certified_device, prepare_slots
+from ._ledgers import StronglyConvexLedger
+from ._state import FittedState, fitted_attribute, layout_slots, state_field
+from ._unlearning import UnlearningMixin, certified_device
 from ._validation import (
     Integral,
     Interval,
@@ -133,14 +135,21 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     >>> from skunlearn import NoisyLogisticRegression
     >>> X, y = load_breast_cancer(return_X_y=True)
     >>> X = X / X.max(axis=0)  # the features' public ranges, for this example
-    >>> model = NoisyLogisticRegression().fit(X, y)
-    >>> model.score(X, y) > 0.85
+    >>> model = NoisyLogisticRegression(random_state=0).fit(X, y)  # seeded: reproducible here (see random_state)
+    >>> model.score(X, y) > 0.9
     True
     >>> model.unlearn([0, 5, 7]).certificate_.satisfied
     True
     >>> model.removed_indices_.tolist()
     [0, 5, 7]
     """
+
+    coef_ = fitted_attribute()
+    intercept_ = fitted_attribute()
+    step_size_ = fitted_attribute()
+    noise_ = fitted_attribute()
+    radius_ = fitted_attribute()
+    _kernel_config = state_field("kernel_config")
 
     _parameter_constraints = {
         "epsilon": [Interval(Real, 0, None, closed="neither")],
@@ -210,13 +219,12 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        return self._fit(X, y)
+        return self._fit_and_publish(X, y)
 
-    def _fit(self, X, y, *, slot_order=None, noise_key=None, inert_rows=None):
-        """``fit``, with the slot layout and noise key optionally fixed (see :func:`prepare_slots`)."""
-        _certified_device(self.device)
-        X, y_codes, classes = self._validate_training_data(X, y)
-        self.classes_ = classes
+    def _build_state(self, X, y, *, slot_order=None, noise_key=None, inert_rows=None):
+        """A whole fitted state from ``(X, y)``; the layout and noise key may be fixed (see ``layout_slots``)."""
+        certified_device(self.device)
+        X, y_codes, classes, features = self._validate_training_data(X, y)
         n_classes = classes.size
         n_samples, n_features = X.shape
         constants = logistic_constants(n_classes, float(self.data_norm), float(self.alpha))
@@ -252,36 +260,46 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
                 )
         ledger = dataclasses.replace(ledger, noise_std=noise)
 
-        prepare_slots(self, X, y_codes, batch_size, self.random_state, extra_columns=1, slot_order=slot_order,
-                      noise_key=noise_key, inert_rows=inert_rows)
-        scale_rows(self._X_slots[:, :n_features], constants.data_norm, out=self._X_slots)
-        self._kernel_config = KernelConfig(
+        slots, _ = layout_slots(X, y_codes, batch_size, self.random_state, extra_columns=1, slot_order=slot_order,
+                                noise_key=noise_key, inert_rows=inert_rows)
+        X_slots = slots["X_slots"]
+        scale_rows(X_slots[:, :n_features], constants.data_norm, out=X_slots)
+        kernel_config = KernelConfig(
             loss=BINARY_LOGISTIC if n_classes == 2 else SOFTMAX, step_size=step_size,
             l2=constants.strong_convexity, noise_scale=math.sqrt(2.0 * step_size) * noise, radius=radius,
         )
-        params = np.zeros((n_outputs, n_features + 1))
-        self._params, self._noise_counter = self._run_backend(
-            "run_logistic_epochs", params, self._weight, self._kernel_config, int(self.max_iter), "training", 0)
-
-        self._ledger = ledger.advanced(int(self.max_iter))
-        self.step_size_, self.noise_, self.radius_, self.delta_ = step_size, noise, radius, delta
-        self.n_iter_ = int(self.max_iter)
-        self.certificate_ = self._ledger.certificate(self._noise_secrecy)
-        self._publish_params()
-        return self
+        params, noise_counter = self._run_backend(
+            "run_logistic_epochs", np.zeros((n_outputs, n_features + 1)), slots["weight"], kernel_config,
+            int(self.max_iter), "training", 0, slots=slots)
+        ledger = ledger.advanced(int(self.max_iter))
+        attributes = {
+            **features, "classes_": classes, "step_size_": step_size, "noise_": noise, "radius_": radius,
+            "delta_": delta, "n_iter_": int(self.max_iter), "certificate_": ledger.certificate(slots["noise_secrecy"]),
+            "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples,
+            **self._parameter_attributes(params, None),
+        }
+        return FittedState(**dict(slots, noise_counter=noise_counter), params=params, ledger=ledger,
+                           config={"kernel_config": kernel_config, "data_norm": constants.data_norm},
+                           attributes=attributes)
 
     # Hooks of UnlearningMixin ------------------------------------------------------
 
-    def _finetune(self, params, weight, epochs, start_ledger, end_ledger):
-        return self._run_backend("run_logistic_epochs", params, weight, self._kernel_config, epochs, "unlearning",
-                                 self._noise_counter)
+    def _finetune(self, state, slots, params, weight, epochs, start_ledger, end_ledger):
+        return self._run_backend("run_logistic_epochs", params, weight, state.config["kernel_config"], epochs,
+                                 "unlearning", state.noise_counter, slots=slots)
 
-    def _publish_params(self):
-        n_features = self._params.shape[1] - 1
-        self.coef_ = self._params[:, :n_features].copy()
-        self.intercept_ = self._params[:, n_features].copy()
+    @staticmethod
+    def _parameter_attributes(params, state):
+        n_features = params.shape[1] - 1
+        return {"coef_": params[:, :n_features].copy(), "intercept_": params[:, n_features].copy()}
 
     # Prediction --------------------------------------------------------------------
+
+    def _scores(self, X, state):
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        scaled = scale_rows(X, state.config["data_norm"])
+        params = state.params.astype(scaled.dtype, copy=False)
+        return scaled @ params.T
 
     def decision_function(self, X):
         """Scores ``s(x) (coef_ · x + intercept_)``; 1-D for binary problems.
@@ -294,11 +312,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        scaled = scale_rows(X, float(self.data_norm))
-        params = np.hstack([self.coef_, self.intercept_[:, None]]).astype(scaled.dtype, copy=False)
-        scores = scaled @ params.T
+        scores = self._scores(X, self._published())
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict_proba(self, X):
@@ -345,6 +359,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        scores = self.decision_function(X)
-        codes = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[codes]
+        state = self._published()  # one state for the scores and the labels
+        scores = self._scores(X, state)
+        codes = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(axis=1)
+        return state.attributes["classes_"][codes]

@@ -12,7 +12,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig
 from . import accounting
 from ._constants import cyclic_batch_bounds
-from ._unlearning import PostProcessingLedger, UnlearningMixin, _certified_device, prepare_slots
+from ._ledgers import PostProcessingLedger
+from ._state import FittedState, fitted_attribute, layout_slots, state_field
+from ._unlearning import UnlearningMixin, certified_device
 from ._validation import (
     Integral,
     Interval,
@@ -146,6 +148,16 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
     True
     """
 
+    coefs_ = fitted_attribute()
+    intercepts_ = fitted_attribute()
+    n_layers_ = fitted_attribute()
+    n_outputs_ = fitted_attribute()
+    out_activation_ = fitted_attribute()
+    unlearning_noise_ = fitted_attribute()
+    _layer_sizes = state_field("layer_sizes")
+    _training_config = state_field("training_config")
+    _activation_code = state_field("activation_code")
+
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -229,12 +241,12 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        return self._fit(X, y)
+        return self._fit_and_publish(X, y)
 
-    def _fit(self, X, y, *, slot_order=None, noise_key=None, inert_rows=None):
-        """``fit``, with the slot layout and noise key optionally fixed (see :func:`prepare_slots`)."""
-        _certified_device(self.device)
-        X, y_codes, classes = self._validate_training_data(X, y)
+    def _build_state(self, X, y, *, slot_order=None, noise_key=None, inert_rows=None):
+        """A whole fitted state from ``(X, y)``; the layout and noise key may be fixed (see ``layout_slots``)."""
+        certified_device(self.device)
+        X, y_codes, classes, features = self._validate_training_data(X, y)
         hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
         if hidden.ndim != 1 or not np.issubdtype(hidden.dtype, np.integer) or np.any(hidden < 1):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
@@ -266,83 +278,89 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
                     f"unlearning_noise >= {ledger.minimum_noise():.3g} or None (calibrated)."
                 )
 
-        self.classes_ = classes
-        self._layer_sizes = layer_sizes
-        init_rng = prepare_slots(self, X, y_codes, batch_size, self.random_state, slot_order=slot_order,
-                                 noise_key=noise_key, inert_rows=inert_rows)
-        params = self._initial_params(init_rng)
-        self._activation_code = ACTIVATIONS[self.activation]
-        self._training_config = MLPConfig(
-            activation=self._activation_code, update=MODEL_CLIPPING, step_size=float(self.learning_rate_init),
+        ledger = dataclasses.replace(ledger, noise_std=noise)
+        slots, init_rng = layout_slots(X, y_codes, batch_size, self.random_state, slot_order=slot_order,
+                                       noise_key=noise_key, inert_rows=inert_rows)
+        activation_code = ACTIVATIONS[self.activation]
+        training_config = MLPConfig(
+            activation=activation_code, update=MODEL_CLIPPING, step_size=float(self.learning_rate_init),
             l2=float(self.alpha), noise_std=float(self.noise), radius=float(self.radius), gradient_clip=math.inf,
         )
-        self._params, self._noise_counter = self._run(params, self._weight, int(self.max_iter),
-                                                      self._training_config, "training", 0)
-        self._ledger = dataclasses.replace(ledger, noise_std=noise)
-        self.unlearning_noise_, self.delta_ = noise, delta
-        self.n_iter_ = int(self.max_iter)
-        self.n_layers_ = self._layer_sizes.size
-        self.n_outputs_ = int(self.classes_.size)
-        self.out_activation_ = "softmax"
-        self.certificate_ = self._ledger.certificate(self._noise_secrecy)
-        self._publish_params()
-        return self
+        params, noise_counter = self._run_backend(
+            "run_mlp_epochs", self._initial_params(init_rng, layer_sizes), slots["weight"], training_config,
+            int(self.max_iter), "training", 0, layer_sizes, slots=slots)
+        config = {"layer_sizes": layer_sizes, "activation_code": activation_code, "activation": self.activation,
+                  "training_config": training_config}
+        attributes = {
+            **features, "classes_": classes, "unlearning_noise_": noise, "delta_": delta, "n_iter_": int(self.max_iter),
+            "n_layers_": layer_sizes.size, "n_outputs_": int(classes.size), "out_activation_": "softmax",
+            "certificate_": ledger.certificate(slots["noise_secrecy"]),
+            "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples,
+            **self._parameter_attributes(params, config),
+        }
+        return FittedState(**dict(slots, noise_counter=noise_counter), params=params, ledger=ledger, config=config,
+                           attributes=attributes)
 
-    def _initial_params(self, rng):
+    def _initial_params(self, rng, layer_sizes):
         """Glorot-uniform weights and biases (float64), as scikit-learn's MLP initialises them."""
         pieces = []
         factor = 2.0 if self.activation == "logistic" else 6.0
-        for n_in, n_out in zip(self._layer_sizes[:-1], self._layer_sizes[1:]):
+        for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
             bound = math.sqrt(factor / (n_in + n_out))
             pieces.append(rng.uniform(-bound, bound, n_in * n_out))
             pieces.append(rng.uniform(-bound, bound, n_out))
         return np.concatenate(pieces)
 
-    def _run(self, params, weight, n_epochs, config, phase, counter):
-        return self._run_backend("run_mlp_epochs", params, weight, config, n_epochs, phase, counter, self._layer_sizes)
-
     # Hooks of UnlearningMixin ------------------------------------------------------
 
-    def _finetune(self, params, weight, epochs, start_ledger, end_ledger):
-        counter = self._noise_counter
+    def _finetune(self, state, slots, params, weight, epochs, start_ledger, end_ledger):
+        counter = state.noise_counter
+        sizes = state.config["layer_sizes"]
         if epochs > 0:
             if start_ledger.phase_steps == 0:  # a new request: start from the model clipped to C0
                 params = _clip(params, start_ledger.initial_radius)
             noisy = MLPConfig(
-                activation=self._activation_code,
+                activation=state.config["activation_code"],
                 update=GRADIENT_CLIPPING if start_ledger.method == "gradient_clipping" else MODEL_CLIPPING,
                 step_size=start_ledger.step_size, l2=start_ledger.l2, noise_std=start_ledger.noise_std,
                 radius=start_ledger.clip_radius, gradient_clip=start_ledger.gradient_clip,
             )
-            params, counter = self._run(params, weight, epochs, noisy, "unlearning", counter)
+            params, counter = self._run_backend("run_mlp_epochs", params, weight, noisy, epochs, "unlearning",
+                                                counter, sizes, slots=slots)
         if end_ledger.finetuned and not start_ledger.finetuned and self.finetune_epochs:
             # Post-processing of the certified model: clip the noise away, then train without noise.
-            params = _clip(params, float(self.radius))
-            plain = dataclasses.replace(self._training_config, noise_std=0.0)
-            params, counter = self._run(params, weight, int(self.finetune_epochs), plain, "fine-tuning", counter)
+            params = _clip(params, start_ledger.initial_radius)
+            plain = dataclasses.replace(state.config["training_config"], noise_std=0.0)
+            params, counter = self._run_backend("run_mlp_epochs", params, weight, plain,
+                                                int(self.finetune_epochs), "fine-tuning", counter, sizes, slots=slots)
         return params, counter
 
-    def _publish_params(self):
-        self.coefs_, self.intercepts_ = [], []
-        offset = 0
-        for n_in, n_out in zip(self._layer_sizes[:-1], self._layer_sizes[1:]):
-            self.coefs_.append(self._params[offset:offset + n_in * n_out].reshape(n_in, n_out).copy())
+    @staticmethod
+    def _parameter_attributes(params, config):
+        """``coefs_`` and ``intercepts_``: new arrays for every state, never refilled in place."""
+        config = config.config if hasattr(config, "config") else config
+        coefs, intercepts, offset = [], [], 0
+        for n_in, n_out in zip(config["layer_sizes"][:-1], config["layer_sizes"][1:]):
+            coefs.append(params[offset:offset + n_in * n_out].reshape(n_in, n_out).copy())
             offset += n_in * n_out
-            self.intercepts_.append(self._params[offset:offset + n_out].copy())
+            intercepts.append(params[offset:offset + n_out].copy())
             offset += n_out
+        return {"coefs_": coefs, "intercepts_": intercepts}
 
     # Prediction --------------------------------------------------------------------
 
-    def _logits(self, X):
-        check_is_fitted(self)
+    def _logits(self, X, state=None):
+        state = self._published() if state is None else state  # one state for the whole forward pass
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        coefs, intercepts = state.attributes["coefs_"], state.attributes["intercepts_"]
+        activation = state.config["activation"]
         activations = X
-        for i, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_)):
+        for i, (coef, intercept) in enumerate(zip(coefs, intercepts)):
             activations = activations @ coef.astype(X.dtype, copy=False) + intercept.astype(X.dtype, copy=False)
-            if i < len(self.coefs_) - 1:
-                if self.activation == "relu":
+            if i < len(coefs) - 1:
+                if activation == "relu":
                     np.maximum(activations, 0, out=activations)
-                elif self.activation == "tanh":
+                elif activation == "tanh":
                     np.tanh(activations, out=activations)
                 else:
                     activations = expit(activations)
@@ -399,5 +417,5 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        logits = self._logits(X)
-        return self.classes_[logits.argmax(axis=1)]
+        state = self._published()
+        return state.attributes["classes_"][self._logits(X, state).argmax(axis=1)]

@@ -205,7 +205,11 @@ def test_the_next_certificate_comes_from_the_ledger_not_the_public_attribute(iri
     X, y = iris
     model = NoisyLogisticRegression(random_state=0).fit(X, y).unlearn([0])
     honest = model.certificate_
-    model.certificate_ = _tampered(honest, **{"history.0.rows": 50, "rows_forgotten": 50})
+    forged = _tampered(honest, **{"history.0.rows": 50, "rows_forgotten": 50})
+    with pytest.raises(AttributeError, match="read-only"):
+        model.certificate_ = forged
+    # Even a certificate forged into the published state does not propagate: the ledger writes the next one.
+    model._state = model._state.replace(attributes={"certificate_": forged})
     model.unlearn([1])
     assert model.certificate_.rows_forgotten == 2
     assert [entry["rows"] for entry in model.certificate_.history] == [1, 1]

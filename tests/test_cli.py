@@ -53,6 +53,19 @@ def test_help_shows_no_restructuredtext_markup(command, capsys):
     assert "``" not in capsys.readouterr().out
 
 
+def _spy_on_the_ledger(monkeypatch):
+    """The ledgers the calculator builds: it must use the estimator's own accounting."""
+    ledgers = []
+    original = cli.StronglyConvexLedger
+
+    def spy(**kwargs):
+        ledgers.append(original(**kwargs))
+        return ledgers[-1]
+
+    monkeypatch.setattr(cli, "StronglyConvexLedger", spy)
+    return ledgers
+
+
 def _spy_on_the_bound(monkeypatch):
     calls = []
     original = cli.single_removal_rdp_coefficient
@@ -66,12 +79,11 @@ def _spy_on_the_bound(monkeypatch):
 
 
 def test_calibrate_uses_the_estimators_batches(monkeypatch, capsys):
-    calls = _spy_on_the_bound(monkeypatch)
+    ledgers = _spy_on_the_ledger(monkeypatch)
     assert main(["calibrate", "--epsilon", "1", "--n-samples", "10", "--batch-size", "4", "--l2", "0.01",
                  "--unlearn-epochs", "1"]) == 0
     bounds = cyclic_batch_bounds(10, 4)  # [0, 4, 7, 10]: the last batch holds 3 rows, not 10 - 2 * 4 = 2
-    n_batches, last_batch = calls[0][2], calls[0][5]
-    assert (n_batches, last_batch) == (bounds.size - 1, bounds[-1] - bounds[-2]) == (3, 3)
+    assert ledgers[0].batch_bounds.tolist() == bounds.tolist() and ledgers[0].last_batch_size == 3
     assert "last batch 3 rows" in capsys.readouterr().out
 
 
@@ -94,7 +106,7 @@ def test_calibrate_agrees_with_the_estimators_ledger(capsys):
     (2, ["--lipschitz", "3"], 3.0 / 0.01),
 ])
 def test_calibrate_default_radius_is_the_estimators(n_classes, extra, radius, monkeypatch, capsys):
-    calls = _spy_on_the_bound(monkeypatch)
+    ledgers = _spy_on_the_ledger(monkeypatch)
     assert main(["calibrate", "--epsilon", "1", "--n-samples", "100", "--l2", "0.01", "--unlearn-epochs", "1",
                  "--n-classes", str(n_classes), *extra]) == 0
     expected = dataclasses.replace(
@@ -102,7 +114,7 @@ def test_calibrate_default_radius_is_the_estimators(n_classes, extra, radius, mo
         **({"lipschitz": 3.0} if "--lipschitz" in extra else {}),
     ).default_radius()
     assert expected == pytest.approx(radius)
-    assert calls[0][-1] == pytest.approx(2 * radius)  # the distance cap is the ball's diameter
+    assert ledgers[0].radius == pytest.approx(radius)
     assert f"R={radius:g}" in capsys.readouterr().out
 
 

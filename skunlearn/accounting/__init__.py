@@ -18,6 +18,7 @@ from .floating_point import (
 from .langevin import published_langevin_rdp
 from .pnsgd import (
     coupled_distance,
+    cyclic_removal_distance,
     learning_rdp_coefficient,
     max_step_size,
     pabi_rdp_coefficient,
@@ -56,6 +57,7 @@ __all__ = [
     "calibrate_steps",
     "clip_slack",
     "coupled_distance",
+    "cyclic_removal_distance",
     "gaussian_hockey_stick",
     "gaussian_rdp_coefficient",
     "gradient_clipping_rdp_coefficient",

@@ -99,6 +99,7 @@ import numpy as np
 
 __all__ = [
     "coupled_distance",
+    "cyclic_removal_distance",
     "learning_rdp_coefficient",
     "max_step_size",
     "pabi_rdp_coefficient",
@@ -320,6 +321,62 @@ def coupled_distance(shift_steps, shifts, n_steps, contraction, diameter=np.inf,
     elif np.isfinite(diameter) and cap_holds:
         total = min(total, diameter)
     return float(total)
+
+
+def cyclic_removal_distance(batches, shifts, n_batches, n_steps, contraction):
+    """Summed contracted shifts of rows that sat in cyclic batches until step ``n_steps``.
+
+    Step 3 of the module derivation without the cap, in closed form: a row in
+    batch j (0-based) of a cycle of P batches shifts the two runs by h at the
+    steps ``j, j + P, …`` before ``n_steps``; contracted to the end that is
+    ``h c^{E−1−t_last} (1 − c^{mP}) / (1 − c^P)`` for its m steps. O(1) per row,
+    whatever the history's length, so a ledger can keep one number: after a
+    request the forgotten rows are inert in both runs and their sum only
+    contracts, ``Z ← Z c^{Δ} + (new rows)``.
+
+    Parameters
+    ----------
+    batches : array-like of int
+        Batch index of each row, in ``[0, n_batches)``.
+    shifts : float or array-like of float
+        Shift h of each row (``η M / b_j``).
+    n_batches : int
+        P, batches per epoch.
+    n_steps : int
+        E, steps run (the rows are active before it).
+    contraction : float
+        c in [0, 1].
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    One row in batch 1 of 2, four steps (active at steps 1 and 3), c = 0.5:
+
+    >>> cyclic_removal_distance([1], 1.0, 2, 4, 0.5)  # 0.5**2 + 1
+    1.25
+    """
+    batches = np.asarray(batches, dtype=np.int64).ravel()
+    shifts = np.broadcast_to(np.asarray(shifts, dtype=float), batches.shape)
+    n_batches, n_steps = int(n_batches), int(n_steps)
+    contraction = _contraction(contraction)
+    if batches.size and (batches.min() < 0 or batches.max() >= n_batches):
+        raise ValueError(f"batches must lie in [0, {n_batches})")
+    counts = np.maximum(0, -(-(n_steps - batches) // n_batches))  # ceil((E - j) / P), 0 when E <= j
+    active = counts > 0
+    if not np.any(active):
+        return 0.0
+    counts, batches, shifts = counts[active], batches[active], shifts[active]
+    last = batches + (counts - 1) * n_batches
+    if contraction == 1.0:
+        return float(np.sum(shifts * counts))
+    if contraction == 0.0:
+        return float(np.sum(shifts[last == n_steps - 1]))
+    log_c = np.log(contraction)
+    series = np.expm1(counts * n_batches * log_c) / np.expm1(n_batches * log_c)
+    return float(np.sum(shifts * np.exp((n_steps - 1 - last) * log_c) * series))
 
 
 def _contracted_count(knots, last, contraction, log_c):

@@ -110,3 +110,20 @@ def test_step_error_bound_scales_with_the_problem():
     assert logistic_step_rounding_error(**dict(base, batch_size=6400)) > e
     binary = logistic_step_rounding_error(**dict(base, n_outputs=1, softmax=False))
     assert binary < e
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cyclic_removal_distance_is_the_uncapped_coupled_distance(seed):
+    from skunlearn.accounting import cyclic_removal_distance
+
+    rng = np.random.default_rng(seed)
+    n_batches = int(rng.integers(1, 6))
+    n_steps = int(rng.integers(0, 40))
+    batches = rng.integers(0, n_batches, 4)
+    shifts = rng.uniform(0.1, 1.0, 4)
+    c = float(rng.choice([0.0, 1.0, rng.uniform(0.3, 1.0)]))
+    steps = np.concatenate([np.arange(b, n_steps, n_batches) for b in batches])
+    amounts = np.concatenate([np.full(np.arange(b, n_steps, n_batches).size, h) for b, h in zip(batches, shifts)])
+    expected = coupled_distance(steps, amounts, n_steps, c) if n_steps else 0.0
+    assert cyclic_removal_distance(batches, shifts, n_batches, n_steps, c) == pytest.approx(expected, rel=1e-12,
+                                                                                           abs=1e-15)

@@ -1,0 +1,545 @@
+"""Accounting state of the estimators: immutable ledgers that turn a history into a certificate.
+
+A ledger holds what the bound needs — constants, steps run, a compact summary
+of the forgotten rows — and returns a new ledger at every change, so a failed
+request cannot leave a half-updated one behind. Its :meth:`record` is written
+into every certificate, and :func:`ledger_from_record` rebuilds it, so
+:meth:`skunlearn.UnlearningCertificate.verify` can replay the requests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import numpy as np
+
+from . import accounting
+from ._backends._ziggurat import MAX_ABS_NORMAL
+from ._constants import cyclic_batch_bounds
+from .certificate import UnlearningCertificate
+
+__all__ = ["PostProcessingLedger", "StronglyConvexLedger", "ledger_from_record"]
+
+
+class _Ledger:
+    """What every ledger offers the request handling of :class:`UnlearningMixin`.
+
+    Subclasses are frozen dataclasses with ``target_epsilon``, ``target_delta``,
+    ``noise_std`` and ``history`` fields, and implement ``guarantee``,
+    ``with_removed``, ``advanced`` and ``unlearning_certificate``.
+    """
+
+    def guarantee(self):
+        """The (ε, δ) certified in the current state."""
+        raise NotImplementedError
+
+    def with_history(self, history):
+        """The same state with ``history`` (one entry per request), keeping cached bounds."""
+        return dataclasses.replace(self, history=tuple(history))
+
+    def replayed(self):
+        """This state recomputed request by request from the state before the first one.
+
+        Each history entry (rows forgotten, epochs run, the (ε, δ) then) is
+        replayed with :meth:`with_removed` and :meth:`advanced`; the returned
+        ledger carries the recomputed history, so comparing it with this one
+        checks every past claim and the consistency of the record.
+
+        Raises
+        ------
+        ValueError
+            When the record and the history cannot describe one run.
+        """
+        epochs = sum(int(entry["epochs"]) for entry in self.history)
+        state = self._before_requests(epochs)
+        history, taken = [], 0
+        for entry in self.history:
+            rows, run = int(entry["rows"]), int(entry["epochs"])
+            state = self._replay_request(state, taken, rows).advanced(run)
+            taken += rows
+            epsilon, delta = state.guarantee()
+            history.append({"rows": rows, "epochs": run, "epsilon": epsilon, "delta": delta})
+        return state.with_history(history)
+
+    def meets_target(self):
+        epsilon, delta = self.guarantee()
+        return epsilon <= self.target_epsilon and delta <= self.target_delta
+
+    def epochs_to_target(self, max_epochs, minimum):
+        """Fewest epochs (≥ ``minimum``) after which the target is met, or None past ``max_epochs``.
+
+        The guarantee never weakens with more noisy epochs, so a bisection
+        over the epoch count finds the first that meets the target.
+        """
+        if self.advanced(minimum).meets_target():
+            return minimum
+        if max_epochs <= minimum or not self.advanced(max_epochs).meets_target():
+            return None
+        lo, hi = minimum, max_epochs  # lo misses, hi meets
+        step = 1
+        while lo + step < hi and not self.advanced(lo + step).meets_target():
+            lo, step = lo + step, step * 2
+        hi = min(hi, lo + step)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.advanced(mid).meets_target():
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+
+@dataclasses.dataclass(frozen=True)
+class StronglyConvexLedger(_Ledger):
+    """Accounting state of projected noisy SGD on a strongly convex loss.
+
+    Immutable: every change returns a new ledger, so a failed request cannot
+    leave a half-updated one behind. ``bound="coupled"`` is the default bound
+    derived in :mod:`skunlearn.accounting.pnsgd`; ``bound="published"`` is the
+    [PNSGD] form, which assumes the learning chain converged and treats a
+    deletion as a replacement (for comparison with the paper only).
+
+    Both charge the kernel's rounding: a shift of ``2e`` at every step, with e
+    from :func:`skunlearn.accounting.logistic_step_rounding_error` for this
+    problem's shape (``n_features`` columns with the intercept, ``n_outputs``
+    rows, rows of norm ≤ ``data_norm``). Its fields are everything the bound
+    needs, so :func:`ledger_from_record` rebuilds it from a certificate.
+    """
+
+    step_size: float
+    lipschitz: float
+    smoothness: float
+    strong_convexity: float
+    radius: float
+    noise_std: float
+    n_slots: int
+    batch_size: int
+    train_epochs: int
+    target_epsilon: float
+    target_delta: float
+    n_features: int
+    n_outputs: int
+    data_norm: float
+    bound: str = "coupled"
+    steps_run: int = 0
+    last_request_step: int = 0
+    removed_slots: tuple = ()
+    removed_at: tuple = ()
+    removal_distance: float = 0.0
+    published_distance: float = 0.0
+    history: tuple = ()
+
+    # Derived quantities ------------------------------------------------------------
+
+    @property
+    def contraction(self):
+        return accounting.step_contraction(self.step_size, self.smoothness, self.strong_convexity)
+
+    @property
+    def batch_bounds(self):
+        return cyclic_batch_bounds(self.n_slots, self.batch_size)
+
+    @property
+    def n_batches(self):
+        return math.ceil(self.n_slots / self.batch_size)
+
+    @property
+    def last_batch_size(self):
+        bounds = self.batch_bounds
+        return int(bounds[-1] - bounds[-2])
+
+    @property
+    def noise_scale(self):
+        """Per-step noise standard deviation ``sqrt(2η) σ``."""
+        return math.sqrt(2.0 * self.step_size) * self.noise_std
+
+    @property
+    def rounding_shift(self):
+        """``2e``: the rounding of both runs' steps, charged at every step."""
+        largest_batch = int(np.max(np.diff(self.batch_bounds)))
+        return 2.0 * accounting.logistic_step_rounding_error(
+            self.n_features, self.n_outputs, largest_batch, self.step_size, self.strong_convexity, self.radius,
+            self.data_norm, self.noise_scale, softmax=self.n_outputs > 1, noise_bound=MAX_ABS_NORMAL,
+        )
+
+    def minimum_noise(self):
+        """Smallest σ whose per-step noise is ``NOISE_FLOOR_ULPS`` ulps of the largest parameter (R)."""
+        return accounting.minimum_step_noise(self.radius) / math.sqrt(2.0 * self.step_size)
+
+    # Rényi bounds ------------------------------------------------------------------
+
+    def rdp_coefficient(self):
+        """ρ of the current state: ``ε_α ≤ α ρ`` against retraining without the removed rows."""
+        return self._rdp_coefficient
+
+    @functools.cached_property
+    def _rdp_coefficient(self):
+        # Cached: the certificate, its history entry and the epoch search all read it, and each
+        # evaluation runs the PABI minorant over every removal event.
+        if not self.removed_slots:
+            return 0.0
+        if self.noise_std == 0:
+            return math.inf
+        contraction = self.contraction
+        if self.bound == "published":
+            epochs_since = (self.steps_run - self.last_request_step) / self.n_batches
+            curve = accounting.published_pnsgd_rdp(
+                self.published_distance, self.step_size, self.noise_std, contraction, self.n_slots,
+                self.batch_size, epochs_since, per_step_shift=self.rounding_shift,
+            )
+            return float(curve(1.0))
+        n_steps = self.steps_run - self.last_request_step
+        if n_steps == 0:
+            return math.inf  # no noise since the last request yet
+        # Step 3 of the derivation up to the last request: the forgotten rows' contracted shifts (kept
+        # as one number, see with_removed) plus the rounding of every step, capped at the diameter 2R;
+        # then step 5 over the steps since, with the rounding shift at each of them.
+        rounding = self.rounding_shift
+        distance = min(self.removal_distance + accounting.coupled_distance(
+            [], 0.0, self.last_request_step, contraction, per_step_shift=rounding), 2.0 * self.radius)
+        return accounting.unlearning_rdp_coefficient(
+            distance, contraction, 2.0 * self.step_size * self.noise_std**2, n_steps, per_step_shift=rounding)
+
+    def learning_rdp_coefficient(self):
+        """ρ of the training itself against datasets differing in one row ([FMTT] Thm 22)."""
+        if self.noise_std == 0:
+            return math.inf
+        return accounting.learning_rdp_coefficient(
+            self.train_epochs, self.n_batches, self.step_size, self.lipschitz, self.last_batch_size,
+            self.contraction, self.noise_std, per_step_shift=self.rounding_shift,
+        )
+
+    def epsilon(self):
+        """(ε, order) of the current state at the target δ."""
+        rho = self.rdp_coefficient()
+        return _to_dp(rho, self.target_delta)
+
+    def guarantee(self):
+        return self.epsilon()[0], self.target_delta
+
+    # Transitions -------------------------------------------------------------------
+
+    def with_removed(self, slots):
+        """A ledger with a new request for ``slots``, registered at the current step.
+
+        The forgotten rows enter the bound through one number: the sum of
+        their shifts contracted to this step
+        (:func:`skunlearn.accounting.cyclic_removal_distance`). Rows forgotten
+        earlier are inert in both runs since, so their part only contracts;
+        the cost of a request does not grow with the history.
+        """
+        slots = tuple(int(s) for s in slots)
+        removal_distance = self.removal_distance
+        if slots:
+            bounds = self.batch_bounds
+            batches = np.searchsorted(bounds, slots, side="right") - 1
+            shifts = self.step_size * self.lipschitz / np.diff(bounds)[batches]
+            removal_distance = (removal_distance * self.contraction ** (self.steps_run - self.last_request_step)
+                                + accounting.cyclic_removal_distance(batches, shifts, bounds.size - 1,
+                                                                     self.steps_run, self.contraction))
+        distance = self.published_distance
+        if self.bound == "published" and slots:
+            epochs_since = (self.steps_run - self.last_request_step) / self.n_batches
+            # The stationary distance of [PNSGD], plus the rounding gap the two chains accumulate,
+            # 2e / (1 - c) (the stationary value of d <- c d + 2e).
+            distance = (accounting.published_pnsgd_distance(
+                self.step_size, self.lipschitz, self.batch_size, self.n_slots, self.contraction
+            ) * len(slots) + self.rounding_shift / (1.0 - self.contraction)
+                + distance * self.contraction ** (epochs_since * self.n_slots / self.batch_size))
+        return dataclasses.replace(
+            self,
+            removed_slots=self.removed_slots + slots,
+            removed_at=self.removed_at + (self.steps_run,) * len(slots),
+            last_request_step=self.steps_run if slots else self.last_request_step,
+            removal_distance=removal_distance,
+            published_distance=distance,
+        )
+
+    def _before_requests(self, epochs_since):
+        return dataclasses.replace(self, steps_run=self.steps_run - epochs_since * self.n_batches,
+                                   last_request_step=0, removed_slots=(), removed_at=(), removal_distance=0.0,
+                                   published_distance=0.0, history=())
+
+    def _replay_request(self, state, first, rows):
+        slots = self.removed_slots[first:first + rows]
+        if len(slots) != rows or any(at != state.steps_run for at in self.removed_at[first:first + rows]):
+            raise ValueError("the forgotten slots and their steps do not match the history")
+        return state.with_removed(slots)
+
+    def advanced(self, epochs):
+        """The ledger after ``epochs`` more noisy epochs."""
+        return dataclasses.replace(self, steps_run=self.steps_run + int(epochs) * self.n_batches)
+
+    def calibrated_noise(self, unlearning_epochs):
+        """Smallest σ with which forgetting one row after training costs ``unlearning_epochs`` epochs.
+
+        The probe row sits in the last batch, the worst slot (see
+        :func:`skunlearn.accounting.single_removal_rdp_coefficient`). The
+        rounding shift sets a floor on ε whatever the epochs, which calibration
+        lifts by raising σ; σ is never below :meth:`minimum_noise`.
+        """
+        probe = self.advanced(self.train_epochs).with_removed([self.n_slots - 1])
+
+        def epsilon_at(noise):
+            return dataclasses.replace(probe, noise_std=noise).advanced(unlearning_epochs).epsilon()[0]
+
+        return max(accounting.calibrate_noise(epsilon_at, self.target_epsilon), self.minimum_noise())
+
+    # Certificates ------------------------------------------------------------------
+
+    def constants(self):
+        return {
+            "L": self.smoothness, "m": self.strong_convexity, "M": self.lipschitz, "R": self.radius,
+            "eta": self.step_size, "b": self.batch_size, "n": self.n_slots, "c": self.contraction,
+            "T": self.train_epochs, "bound": self.bound, "rounding_shift": self.rounding_shift,
+        }
+
+    def record(self):
+        """Every field, as builtins: what :func:`ledger_from_record` needs to recompute the certificate."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "history"}
+        data["removed_slots"] = list(self.removed_slots)
+        data["removed_at"] = list(self.removed_at)
+        return {"ledger": "strongly-convex", **data}
+
+    def learning_certificate(self, noise_secrecy):
+        """The (ε, δ)-DP guarantee of the noisy training itself."""
+        rho = self.learning_rdp_coefficient()
+        epsilon, order = _to_dp(rho, self.target_delta)
+        return UnlearningCertificate(
+            epsilon=epsilon, delta=self.target_delta, target_epsilon=self.target_epsilon,
+            target_delta=self.target_delta, order=order, renyi_divergence=None if order is None else order * rho,
+            method="pnsgd-learning-dp",
+            reference="Feldman et al. 2018 Thm 22 (privacy amplification by iteration); skunlearn.accounting.pnsgd",
+            neighbouring="add/remove one row (its batch slot kept, zero gradient)",
+            noise=self.noise_std, steps=self.steps_run, rows_forgotten=0, requests=0,
+            constants=self.constants(), history=(), arithmetic=accounting.ARITHMETIC_MODEL,
+            noise_secrecy=noise_secrecy, record=self.record(),
+        )
+
+    def unlearning_certificate(self, noise_secrecy):
+        """The (ε, δ)-unlearning guarantee of the current state."""
+        epsilon, order = self.epsilon()
+        published = self.bound == "published"
+        return UnlearningCertificate(
+            epsilon=epsilon, delta=self.target_delta, target_epsilon=self.target_epsilon,
+            target_delta=self.target_delta, order=order,
+            renyi_divergence=None if order is None else order * self.rdp_coefficient(),
+            method="pnsgd-published" if published else "pnsgd-coupled",
+            reference=(
+                "Chien et al. 2024 (PNSGD) Thm 3.2/Cor 3.7; assumes convergence" if published else
+                "Chien et al. 2024 (PNSGD) with Feldman et al. 2018 Thm 22; derivation in skunlearn.accounting.pnsgd"
+            ),
+            neighbouring=(
+                "replacement (published form)" if published else
+                "removal: retraining on the retained rows, same initial point, batch slots and epochs"
+            ),
+            noise=self.noise_std, steps=self.steps_run - self.last_request_step,
+            rows_forgotten=len(self.removed_slots), requests=len(self.history),
+            constants=self.constants(), history=self.history, arithmetic=accounting.ARITHMETIC_MODEL,
+            noise_secrecy=noise_secrecy, record=self.record(),
+        )
+
+    def certificate(self, noise_secrecy):
+        """The certificate of this state: the training's own before any request, else the unlearning one."""
+        if not self.history:
+            return self.learning_certificate(noise_secrecy)
+        return self.unlearning_certificate(noise_secrecy)
+
+
+def _to_dp(rho, delta):
+    if math.isinf(rho):
+        return math.inf, None
+    if rho == 0.0:
+        return 0.0, None
+    result = accounting.rdp_to_dp(accounting.linear_rdp(rho), delta, warn_at_edge=False)
+    return result.epsilon, result.order
+
+
+@dataclasses.dataclass(frozen=True)
+class PostProcessingLedger(_Ledger):
+    """Accounting state of noisy fine-tuning as post-processing [NN].
+
+    A request clips the model to ``initial_radius`` (C₀) and starts a noisy
+    phase on the retained rows; the certificate depends on the noisy steps of
+    the current phase only, whatever the size or number of requests.
+
+    ``method="gradient_clipping"``: ``ε_α ≤ α ρ_R`` with the closed form of
+    :func:`skunlearn.accounting.gradient_clipping_rdp_coefficient_closed_form`,
+    converted to (ε, δ) at the target δ. ``method="model_clipping"``: (ε, δ_T)
+    with ε the target and δ_T from the recursion of
+    :func:`skunlearn.accounting.model_clipping_deltas` at ``r = 2 C₂ / σ``.
+
+    Rounding (:mod:`skunlearn.accounting.floating_point`): a computed clip can
+    exceed its radius by the relative :func:`~skunlearn.accounting.clip_slack`,
+    so C₀, C₁ and C₂ enter the bounds inflated by it, and the gradient-clipping
+    shift per step grows by twice the update's rounding
+    (:func:`~skunlearn.accounting.mlp_step_rounding_error`).
+    """
+
+    method: str
+    initial_radius: float
+    clip_radius: float
+    gradient_clip: float
+    step_size: float
+    l2: float
+    noise_std: float
+    steps_per_epoch: int
+    target_epsilon: float
+    target_delta: float
+    n_params: int
+    training_steps: int = 0
+    training_noise: float = 0.0
+    phase_steps: int = 0
+    rows_forgotten: int = 0
+    finetuned: bool = False
+    history: tuple = ()
+
+    # Rounding ------------------------------------------------------------------------
+
+    @property
+    def _slack(self):
+        return 1.0 + accounting.clip_slack(self.n_params)
+
+    def _effective_radii(self):
+        """(C₀, C₁, C₂) as the computed clips can realise them, C₁ also carrying the update's rounding."""
+        initial = self.initial_radius * self._slack
+        clip = self.gradient_clip * self._slack
+        bound = initial + self.phase_steps * self.step_size * clip
+        rounding = accounting.mlp_step_rounding_error(self.n_params, bound, self.step_size, clip, self.noise_std,
+                                                      noise_bound=MAX_ABS_NORMAL)
+        return initial, clip + rounding / self.step_size, self.clip_radius * self._slack
+
+    def minimum_noise(self):
+        """Smallest σ: ``NOISE_FLOOR_ULPS`` ulps of the largest parameter the clips allow."""
+        return accounting.minimum_step_noise(max(self.initial_radius, self.clip_radius))
+
+    # Bounds --------------------------------------------------------------------------
+
+    def guarantee(self):
+        if self.rows_forgotten == 0:
+            return 0.0, 0.0
+        if self.phase_steps == 0 or self.noise_std == 0:
+            return math.inf, self.target_delta
+        if self.method == "gradient_clipping":
+            return _to_dp(self._gradient_clipping_rho, self.target_delta)[0], self.target_delta
+        _, _, clip_radius = self._effective_radii()
+        deltas = accounting.model_clipping_deltas(
+            self.target_epsilon, 2.0 * clip_radius / self.noise_std, self.phase_steps)
+        return self.target_epsilon, float(deltas[-1])
+
+    def with_removed(self, slots):
+        if len(slots) == 0:
+            return self
+        return dataclasses.replace(self, phase_steps=0, rows_forgotten=self.rows_forgotten + len(slots),
+                                   finetuned=False)
+
+    def _before_requests(self, epochs_since):
+        return dataclasses.replace(self, phase_steps=0, rows_forgotten=0, finetuned=False, history=())
+
+    def _replay_request(self, state, first, rows):
+        return state.with_removed(range(rows))
+
+    def advanced(self, epochs):
+        """After ``epochs`` noisy epochs; fine-tuning follows once the target is met."""
+        advanced = dataclasses.replace(self, phase_steps=self.phase_steps + int(epochs) * self.steps_per_epoch)
+        return dataclasses.replace(advanced, finetuned=advanced.meets_target())
+
+    def calibrated_noise(self, unlearning_epochs):
+        """Smallest σ that meets the target within ``unlearning_epochs`` noisy epochs (never below the floor)."""
+        probe = dataclasses.replace(self, rows_forgotten=1, phase_steps=unlearning_epochs * self.steps_per_epoch)
+        if self.method == "gradient_clipping":
+            noise = accounting.calibrate_noise(
+                lambda noise: dataclasses.replace(probe, noise_std=noise).guarantee()[0], self.target_epsilon)
+        else:
+            # Model clipping: δ_T falls as σ grows (r = 2C₂/σ shrinks); find where δ_T / δ crosses 1.
+            noise = accounting.calibrate_noise(
+                lambda noise: dataclasses.replace(probe, noise_std=noise).guarantee()[1] / self.target_delta, 1.0)
+        return max(noise, self.minimum_noise())
+
+    def rdp(self):
+        """(order, Rényi value) behind ε for gradient clipping; (None, None) otherwise."""
+        if self.method != "gradient_clipping" or not self.rows_forgotten or not self.phase_steps:
+            return None, None
+        rho = self._gradient_clipping_rho
+        _, order = _to_dp(rho, self.target_delta)
+        return order, None if order is None else order * rho
+
+    @functools.cached_property
+    def _gradient_clipping_rho(self):
+        """ρ_R of the current noisy phase ([NN] Thm 3 closed form), computed once per state."""
+        initial, clip, _ = self._effective_radii()
+        return accounting.gradient_clipping_rdp_coefficient_closed_form(
+            initial, clip, self.step_size, self.l2, self.noise_std, self.phase_steps)
+
+    # Certificates ----------------------------------------------------------------------
+
+    def constants(self):
+        return {"C0": self.initial_radius, "C1": self.gradient_clip, "C2": self.clip_radius,
+                "gamma": self.step_size, "lambda": self.l2, "steps_per_epoch": self.steps_per_epoch,
+                "method": self.method, "clip_slack": self._slack - 1.0}
+
+    def record(self):
+        """Every field, as builtins: what :func:`ledger_from_record` needs to recompute the certificate."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "history"}
+        return {"ledger": "post-processing", **data}
+
+    def training_certificate(self, noise_secrecy):
+        """After fit: the noisy training of a non-convex model carries no (ε, δ) claim."""
+        return UnlearningCertificate(
+            epsilon=math.inf, delta=self.target_delta, target_epsilon=self.target_epsilon,
+            target_delta=self.target_delta, order=None, renyi_divergence=None, method="mlp-training",
+            reference="no (epsilon, delta) claim for the training of a non-convex model; "
+                      "requests are certified by Koloskova et al. 2025",
+            neighbouring="none", noise=self.training_noise, steps=self.training_steps, constants=self.constants(),
+            arithmetic=accounting.ARITHMETIC_MODEL, noise_secrecy=noise_secrecy, record=self.record(),
+        )
+
+    def unlearning_certificate(self, noise_secrecy):
+        epsilon, delta = self.guarantee()
+        order, renyi = self.rdp()
+        gradient = self.method == "gradient_clipping"
+        return UnlearningCertificate(
+            epsilon=epsilon, delta=delta, target_epsilon=self.target_epsilon, target_delta=self.target_delta,
+            order=order, renyi_divergence=renyi, method=self.method.replace("_", "-"),
+            reference=("Koloskova et al. 2025 Thm 3 (PABI, optimal shift), tight RDP conversion" if gradient else
+                       "Koloskova et al. 2025 Thm 4 with Asoodeh et al. contraction (delta recursion)"),
+            neighbouring="removal of any set of rows: noisy fine-tuning on the retained rows from any model "
+                         "clipped to C0",
+            noise=self.noise_std, steps=self.phase_steps, rows_forgotten=self.rows_forgotten,
+            requests=len(self.history), constants=self.constants(), history=self.history,
+            arithmetic=accounting.ARITHMETIC_MODEL, noise_secrecy=noise_secrecy, record=self.record(),
+        )
+
+    def certificate(self, noise_secrecy):
+        """The certificate of this state: no claim before any request, else the unlearning one."""
+        if not self.history:
+            return self.training_certificate(noise_secrecy)
+        return self.unlearning_certificate(noise_secrecy)
+
+
+_LEDGERS = {"strongly-convex": StronglyConvexLedger, "post-processing": PostProcessingLedger}
+
+
+def ledger_from_record(record, history=()):
+    """Rebuild the ledger a certificate's ``record`` describes (the inverse of ``ledger.record()``).
+
+    Raises
+    ------
+    ValueError
+        When the record names no known ledger or lacks or adds fields.
+    """
+    record = dict(record)
+    kind = record.pop("ledger", None)
+    if kind not in _LEDGERS:
+        raise ValueError(f"the record names no known ledger: {kind!r}")
+    cls = _LEDGERS[kind]
+    names = {field.name for field in dataclasses.fields(cls)} - {"history"}
+    if set(record) != names:
+        raise ValueError(f"the record's fields do not match a {kind} ledger: missing "
+                         f"{sorted(names - set(record))}, unknown {sorted(set(record) - names)}")
+    for name in ("removed_slots", "removed_at"):
+        if name in record:
+            record[name] = tuple(int(v) for v in record[name])
+    return cls(**record, history=tuple(dict(entry) for entry in history))

@@ -1,0 +1,226 @@
+"""The fitted state: everything ``fit`` and a request produce, built whole and published at once.
+
+An estimator holds one :class:`FittedState` in ``_state``. ``fit`` and every
+request build a complete new state aside — new arrays, never the published
+ones written in place — and publish it with the single assignment
+``self._state = new``. A failure or an interrupt before that line leaves the
+old state untouched; after it, the new state is whole. ``predict`` reads
+``_state`` once, so it always sees one consistent state, whatever a request in
+another thread is doing.
+
+The public fitted attributes (``coef_``, ``certificate_``, ``classes_``, ...)
+and the private ones the tests and the audit read (``_params``,
+``_X_slots``, ...) are read-only views of the published state
+(:class:`fitted_attribute`, :class:`state_field`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._constants import cyclic_batch_bounds
+
+__all__ = ["SECRET_NOISE", "SEEDED_NOISE", "FittedState", "fitted_attribute", "layout_slots", "state_field"]
+
+#: What a certificate says about who can undo it, by the source of the noise key.
+SECRET_NOISE = "the noise key came from the operating system's entropy (128 bits drawn; the generator uses 64)"
+SEEDED_NOISE = ("the noise key was derived from the caller's random_state: the guarantee holds only against "
+                "observers who do not know that seed")
+
+_COPY_CHUNK_ROWS = 8192
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FittedState:
+    """One published state of a fitted estimator. Never mutated: requests build a new one.
+
+    Attributes
+    ----------
+    X_slots, y_slots : ndarray
+        Training rows in cyclic slot order (forgotten rows zeroed) and their class codes.
+    weight : ndarray of float64
+        1 for a retained slot, 0 for a forgotten (or, in the certifying procedure, inert) one.
+    slot_of : ndarray of int64
+        Training row -> slot.
+    removed_mask : ndarray of bool
+        Training rows forgotten so far.
+    batch_bounds : ndarray of int64
+    params : ndarray of float64
+    noise_key, noise_counter : int
+        The Gaussian generator's key and the index of the next normal.
+    noise_secrecy : str
+    ledger
+        The accounting state (:mod:`skunlearn._ledgers`).
+    config : mapping
+        Estimator-specific kernel settings.
+    attributes : mapping
+        The public fitted attributes.
+    """
+
+    X_slots: np.ndarray
+    y_slots: np.ndarray
+    weight: np.ndarray
+    slot_of: np.ndarray
+    removed_mask: np.ndarray
+    batch_bounds: np.ndarray
+    params: np.ndarray
+    noise_key: int
+    noise_counter: int
+    noise_secrecy: str
+    ledger: Any
+    config: Mapping[str, Any]
+    attributes: Mapping[str, Any]
+
+    def __post_init__(self):
+        object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
+        object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
+
+    def __reduce__(self):
+        # Read-only mappings do not pickle; rebuild from plain dicts.
+        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        fields["config"], fields["attributes"] = dict(self.config), dict(self.attributes)
+        return (_rebuild_state, (fields,))
+
+    def replace(self, **changes):
+        """A new state with ``changes``; ``attributes`` changes are merged into the old ones."""
+        attributes = changes.pop("attributes", None)
+        if attributes is not None:
+            changes["attributes"] = {**self.attributes, **attributes}
+        return dataclasses.replace(self, **changes)
+
+
+def _rebuild_state(fields):
+    return FittedState(**fields)
+
+
+class fitted_attribute:
+    """A public fitted attribute (``coef_``, ...): a read-only view of the published state.
+
+    Absent (``AttributeError``, so ``hasattr`` is False) before ``fit`` or when
+    the state does not define it (``feature_names_in_`` without string column
+    names). Assigning raises: a fitted attribute changes only through ``fit``
+    or a request. During ``fit``, scikit-learn's validation writes
+    ``n_features_in_`` and ``feature_names_in_`` on a validation shadow, which
+    this descriptor lets through (``_validation_shadow``).
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        if instance.__dict__.get("_validation_shadow"):
+            if self.name in instance.__dict__:
+                return instance.__dict__[self.name]
+            raise AttributeError(self.name)
+        state = instance.__dict__.get("_state")
+        if state is None or self.name not in state.attributes:
+            raise AttributeError(f"{type(instance).__name__!r} object has no attribute {self.name!r}")
+        return state.attributes[self.name]
+
+    def __set__(self, instance, value):
+        if instance.__dict__.get("_validation_shadow"):
+            instance.__dict__[self.name] = value
+            return
+        raise AttributeError(f"{self.name} is read-only: it changes only through fit, unlearn or partial_unlearn")
+
+    def __delete__(self, instance):
+        if instance.__dict__.get("_validation_shadow"):
+            instance.__dict__.pop(self.name, None)
+            return
+        raise AttributeError(f"{self.name} is read-only: it changes only through fit, unlearn or partial_unlearn")
+
+
+class state_field:
+    """A private read-only view of one field of the published state (``_params`` -> ``state.params``)."""
+
+    def __init__(self, field=None):
+        self.field = field
+
+    def __set_name__(self, owner, name):
+        self.name = name
+        if self.field is None:
+            self.field = name.lstrip("_")
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        state = instance.__dict__.get("_state")
+        if state is None:
+            raise AttributeError(f"{type(instance).__name__!r} object has no attribute {self.name!r}")
+        if self.field in state.config:
+            return state.config[self.field]
+        return getattr(state, self.field)
+
+    def __set__(self, instance, value):
+        raise AttributeError(f"{self.name} is part of the published state; build a new state instead")
+
+
+def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, slot_order=None, noise_key=None,
+                 inert_rows=None):
+    """Lay the training rows out in cyclic slot order; returns the arrays of a new state.
+
+    Copies X into slot order in chunks, so fit never holds a second temporary
+    copy of X, and never writes into the caller's arrays.
+
+    With ``random_state=None`` the batch order, the noise key and the caller's
+    further draws come from the operating system's entropy, never from numpy's
+    global state: nobody can learn the noise from a seed. A caller-supplied
+    seed makes everything reproducible, and the certificate says the guarantee
+    then holds only against observers who do not know it.
+
+    ``slot_order`` (a permutation: row ``slot_order[s]`` goes to slot s),
+    ``noise_key`` and ``inert_rows`` (rows whose slots keep zero weight from the
+    first step: the certifying procedure) override those draws; the audit uses
+    them to fix the batch order and vary only the noise.
+
+    Returns
+    -------
+    slots : dict
+        ``X_slots`` (with ``extra_columns`` left for the caller to fill),
+        ``y_slots``, ``weight``, ``slot_of``, ``removed_mask``,
+        ``batch_bounds``, ``noise_key``, ``noise_counter``, ``noise_secrecy``.
+    rng : numpy.random.Generator
+        A further generator from the same source, for the caller's own draws.
+    """
+    n_samples, n_features = X.shape
+    if random_state is None:
+        # 128 bits of operating-system entropy; the global numpy state is never read.
+        order_rng, other_rng = (np.random.default_rng(s) for s in np.random.SeedSequence().spawn(2))
+        key = secrets.randbits(64)
+        secrecy = SECRET_NOISE
+    else:
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        order_rng, noise_rng, other_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+        key = int(noise_rng.integers(0, 2**64, dtype=np.uint64))
+        secrecy = SEEDED_NOISE
+    order = order_rng.permutation(n_samples)
+    if slot_order is not None:
+        order = np.asarray(slot_order, dtype=np.int64)
+        if order.shape != (n_samples,) or not np.array_equal(np.sort(order), np.arange(n_samples)):
+            raise ValueError("slot_order must be a permutation of the training rows")
+    if noise_key is not None:
+        key = int(noise_key) % 2**64
+    slot_of = np.empty(n_samples, dtype=np.int64)
+    slot_of[order] = np.arange(n_samples)
+    X_slots = np.empty((n_samples, n_features + extra_columns), dtype=X.dtype)
+    for start in range(0, n_samples, _COPY_CHUNK_ROWS):
+        rows = order[start:start + _COPY_CHUNK_ROWS]
+        X_slots[start:start + rows.size, :n_features] = X[rows]
+    weight = np.ones(n_samples)
+    if inert_rows is not None:
+        weight[slot_of[np.asarray(inert_rows, dtype=np.int64)]] = 0
+    slots = {
+        "X_slots": X_slots, "y_slots": np.asarray(y_codes)[order].astype(np.int64), "weight": weight,
+        "slot_of": slot_of, "removed_mask": np.zeros(n_samples, dtype=bool),
+        "batch_bounds": cyclic_batch_bounds(n_samples, batch_size), "noise_key": key, "noise_counter": 0,
+        "noise_secrecy": secrecy,
+    }
+    return slots, other_rng
