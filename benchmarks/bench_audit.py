@@ -44,10 +44,11 @@ from skunlearn._backends import KernelConfig  # noqa: E402
 class PorousLogisticRegression(NoisyLogisticRegression):
     """Claims the calibrated noise in its certificate, adds noise of std 1e-30 (below one ulp) in its kernels."""
 
-    def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading):
+    def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading, **kwargs):
         if isinstance(config, KernelConfig) and config.noise_scale > 0:
             config = dataclasses.replace(config, noise_scale=1e-30)
-        return super()._run_backend(kernel_name, params, weight, config, n_epochs, phase, counter, *leading)
+        return super()._run_backend(kernel_name, params, weight, config, n_epochs, phase, counter, *leading,
+                                    **kwargs)
 
 
 def _problem(n_rows, seed=0):
