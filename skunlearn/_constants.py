@@ -76,6 +76,11 @@ def scale_rows(X, data_norm, out=None):
     >>> scale_rows(np.array([[3.0, 0.0], [0.0, 0.0]]), 1.0).round(4)
     array([[0.9487, 0.    , 0.3162],
            [0.    , 0.    , 1.    ]])
+
+    Rows too large to square in float64 are scaled, not zeroed:
+
+    >>> scale_rows(np.array([[1e200, 0.0]]), 1.0).round(4)
+    array([[1., 0., 0.]])
     """
     n, d = X.shape
     if out is None:
@@ -83,6 +88,12 @@ def scale_rows(X, data_norm, out=None):
     out[:, :d] = X
     out[:, d] = 1.0
     norms = np.sqrt(np.einsum("ij,ij->i", out, out, dtype=np.float64))
+    overflowed = ~np.isfinite(norms)
+    if np.any(overflowed):
+        # Entries beyond ~1.3e154 overflow when squared: scale those rows by their largest entry first.
+        rows = out[overflowed].astype(np.float64)
+        peak = np.max(np.abs(rows), axis=1)
+        norms[overflowed] = peak * np.sqrt(np.einsum("ij,ij->i", rows / peak[:, None], rows / peak[:, None]))
     # Shrink by a margin so that neither the rounding of the float64 norm (at most (d + 1) ulps of
     # binary64) nor the rounding of the scaled row in X's dtype can leave a row past data_norm: the
     # certificate's constants assume every stored row has norm <= data_norm exactly.

@@ -70,25 +70,19 @@ class _Ledger:
     def epochs_to_target(self, max_epochs, minimum):
         """Fewest epochs (≥ ``minimum``) after which the target is met, or None past ``max_epochs``.
 
-        The guarantee never weakens with more noisy epochs, so a bisection
-        over the epoch count finds the first that meets the target.
+        The guarantee never weakens with more noisy epochs, so
+        :func:`skunlearn.accounting.calibrate_steps` finds the first epoch
+        count whose ε and δ are both within the target (their larger ratio to
+        the target at most 1).
         """
-        if self.advanced(minimum).meets_target():
-            return minimum
-        if max_epochs <= minimum or not self.advanced(max_epochs).meets_target():
+        def excess(epochs):
+            epsilon, delta = self.advanced(epochs).guarantee()
+            return max(epsilon / self.target_epsilon, delta / self.target_delta)
+
+        try:
+            return accounting.calibrate_steps(excess, 1.0, max_steps=max(max_epochs, minimum), min_steps=minimum)
+        except accounting.CalibrationError:
             return None
-        lo, hi = minimum, max_epochs  # lo misses, hi meets
-        step = 1
-        while lo + step < hi and not self.advanced(lo + step).meets_target():
-            lo, step = lo + step, step * 2
-        hi = min(hi, lo + step)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if self.advanced(mid).meets_target():
-                hi = mid
-            else:
-                lo = mid
-        return hi
 
 
 @dataclasses.dataclass(frozen=True)

@@ -107,7 +107,9 @@ def calibrate_steps(epsilon_of_steps, target_epsilon, *, max_steps=10**7, min_st
     target_epsilon : float
         ε* > 0.
     max_steps : int, default=10**7
+        Never returns more; raises instead.
     min_steps : int, default=1
+        ≥ 0.
 
     Returns
     -------
@@ -130,14 +132,21 @@ def calibrate_steps(epsilon_of_steps, target_epsilon, *, max_steps=10**7, min_st
     def meets(steps):
         return epsilon_of_steps(steps) <= target_epsilon
 
+    min_steps, max_steps = int(min_steps), int(max_steps)
+    if min_steps < 0 or max_steps < min_steps:
+        raise ValueError(f"need 0 <= min_steps <= max_steps, got {min_steps} and {max_steps}")
     if meets(min_steps):
-        return int(min_steps)
-    lo, hi = int(min_steps), int(min_steps) * 2
-    while not meets(hi):
-        lo, hi = hi, hi * 2
-        if lo >= max_steps:
-            raise CalibrationError(f"{max_steps} steps do not reach epsilon={target_epsilon:g}; raise the noise")
-    hi = min(hi, max_steps) if meets(min(hi, max_steps)) else hi
+        return min_steps
+    lo, hi = min_steps, max(1, 2 * min_steps)
+    while True:  # exponential search, never past max_steps
+        if hi >= max_steps:
+            hi = max_steps
+            if hi == lo or not meets(hi):
+                raise CalibrationError(f"{max_steps} steps do not reach epsilon={target_epsilon:g}; raise the noise")
+            break
+        if meets(hi):
+            break
+        lo, hi = hi, 2 * hi
     while hi - lo > 1:  # invariant: lo misses, hi meets
         mid = (lo + hi) // 2
         if meets(mid):

@@ -78,3 +78,19 @@ def test_calibration_errors():
         calibrate_steps(lambda k: 5.0, 1.0, max_steps=100)
     with pytest.raises(ValueError, match="target_epsilon"):
         calibrate_noise(lambda s: 1.0, 0.0)
+
+
+@pytest.mark.parametrize("min_steps, max_steps, needed, expected", [
+    (0, 50, 0, 0), (0, 50, 1, 1), (0, 50, 37, 37), (3, 50, 50, 50), (1, 50, 51, None), (5, 5, 5, 5), (5, 5, 6, None),
+])
+def test_calibrate_steps_never_returns_more_than_max_steps(min_steps, max_steps, needed, expected):
+    from skunlearn.accounting import CalibrationError, calibrate_steps
+
+    def epsilon(k):
+        return 0.5 if k >= needed else 2.0
+
+    if expected is None:
+        with pytest.raises(CalibrationError):
+            calibrate_steps(epsilon, 1.0, max_steps=max_steps, min_steps=min_steps)
+    else:
+        assert calibrate_steps(epsilon, 1.0, max_steps=max_steps, min_steps=min_steps) == expected
