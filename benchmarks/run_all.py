@@ -1,6 +1,6 @@
 """The benchmark report: every script in one run, the machine described first.
 
-Runs bench_logistic, bench_mlp, bench_unlearning, bench_bounds and bench_audit (and
+Runs bench_logistic, bench_mlp, bench_unlearning, bench_bounds, bench_stream and bench_audit (and
 bench_gpu when CuPy sees a GPU), each in its own process, prints their tables and a
 summary, and exits non-zero when any goal was missed.
 
@@ -20,7 +20,8 @@ sys.path.insert(0, ROOT)
 
 from benchmarks._common import machine_line  # noqa: E402
 
-SCRIPTS = ["bench_logistic.py", "bench_mlp.py", "bench_unlearning.py", "bench_bounds.py", "bench_audit.py"]
+SCRIPTS = ["bench_logistic.py", "bench_mlp.py", "bench_unlearning.py", "bench_bounds.py", "bench_stream.py",
+           "bench_audit.py"]
 
 
 def _gpu_usable():
@@ -40,7 +41,9 @@ def main(argv=None):
     results = []
     for script in scripts:
         command = [sys.executable, os.path.join(ROOT, "benchmarks", script)]
-        if args.quick and script != "bench_bounds.py":
+        if args.quick and script == "bench_stream.py":
+            command += ["--requests", "200"]
+        elif args.quick and script != "bench_bounds.py":
             command.append("--quick")
         print(f"\n=== {script} " + "=" * (70 - len(script)))
         sys.stdout.flush()
