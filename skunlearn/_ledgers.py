@@ -12,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from types import MappingProxyType
 
 import numpy as np
 
 from . import accounting
 from ._backends._ziggurat import MAX_ABS_NORMAL
 from ._constants import cyclic_batch_bounds
-from .certificate import UnlearningCertificate
+from .certificate import FrozenHistory, UnlearningCertificate
 
 __all__ = ["PostProcessingLedger", "StronglyConvexLedger", "ledger_from_record"]
 
@@ -36,8 +37,14 @@ class _Ledger:
         raise NotImplementedError
 
     def with_history(self, history):
-        """The same state with ``history`` (one entry per request), keeping cached bounds."""
-        return dataclasses.replace(self, history=tuple(history))
+        """The same state with ``history`` (one entry per request); entries are frozen once, here."""
+        history = tuple(history)
+        kept = 0  # the longest prefix shared with the current history, whose entries are frozen already
+        while kept < min(len(history), len(self.history)) and history[kept] is self.history[kept]:
+            kept += 1
+        if kept == len(self.history) and type(self.history) is FrozenHistory:
+            return dataclasses.replace(self, history=self.history.extended(history[kept:]))
+        return dataclasses.replace(self, history=FrozenHistory().extended(history))
 
     def replayed(self):
         """This state recomputed request by request from the state before the first one.

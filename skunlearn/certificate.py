@@ -7,8 +7,9 @@ import functools
 import html
 import json
 import math
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["CertificateVerificationError", "UnlearningCertificate"]
 
@@ -69,8 +70,53 @@ def _plain(value):
     return value
 
 
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
+class FrozenHistory(tuple):
+    """A history whose entries are read-only mappings of scalars, checked once when each was added.
+
+    Ledgers extend it one entry per request, so certificates take it as it is
+    instead of re-freezing and re-validating every past entry (a request's cost
+    must not grow with the history).
+    """
+
+    __slots__ = ()
+
+    def extended(self, entries):
+        """A new history: this one with ``entries`` (mappings) frozen and appended."""
+        return FrozenHistory(tuple(self) + tuple(_frozen_entry(entry) for entry in entries))
+
+    def __reduce__(self):
+        # Read-only mappings do not pickle: rebuild from plain dicts.
+        return (_history_from_dicts, ([dict(entry) for entry in self],))
+
+
+def _history_from_dicts(entries):
+    return FrozenHistory().extended(entries)
+
+
+def _frozen_entry(entry):
+    frozen = _frozen(entry)
+    if type(frozen) is not MappingProxyType or not all(type(v) in _SCALARS for v in frozen.values()):
+        raise ValueError(f"a history entry must be a flat mapping of numbers and strings, got {entry!r}")
+    return frozen
+
+
 def _frozen(value):
-    """Read-only copy of nested mappings and sequences."""
+    """Read-only copy of nested mappings and sequences.
+
+    Flat read-only mappings of scalars and flat sequences of scalars take a
+    fast path (exact type checks): a long history of requests is frozen once
+    per entry, not again by every later certificate.
+    """
+    kind = type(value)
+    if kind in _SCALARS or kind is FrozenHistory:
+        return value
+    if kind is MappingProxyType and all(type(v) in _SCALARS for v in value.values()):
+        return value
+    if kind in (list, tuple) and all(type(v) in _SCALARS for v in value):
+        return tuple(value)
     if isinstance(value, Mapping):
         return MappingProxyType({str(k): _frozen(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
@@ -178,8 +224,8 @@ class UnlearningCertificate:
         for name in ("constants", "record"):
             if not isinstance(getattr(self, name), Mapping):
                 raise ValueError(f"certificate field {name} must be a mapping, got {getattr(self, name)!r}")
-        if isinstance(self.history, (str, bytes, Mapping)) or not all(
-                isinstance(entry, Mapping) for entry in self.history):
+        if type(self.history) is not FrozenHistory and (isinstance(self.history, (str, bytes, Mapping)) or not all(
+                isinstance(entry, Mapping) for entry in self.history)):
             raise ValueError("certificate field history must be a sequence of mappings")
         set_("constants", _frozen(self.constants))
         set_("history", _frozen(self.history))

@@ -32,7 +32,7 @@ import tempfile
 
 import numpy as np
 from numba import njit, prange
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import BINARY_LOGISTIC, KernelConfig
 from ._ziggurat import F_TABLE, GOLDEN, K_TABLE, MAX_ATTEMPTS, MIX_1, MIX_2, W_TABLE, ZIGGURAT_R
@@ -291,11 +291,21 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
     parallel = int(np.max(np.diff(batch_bounds))) * params.size >= _PARALLEL_WORK
     # BLAS runs single-threaded inside the kernel: the tasks are the parallelism, and a
     # multi-threaded BLAS called from a numba thread oversubscribes the cores badly.
-    with threadpool_limits(1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         params = _logistic_epochs(params, X, y, weight, batch_bounds, *config.as_args(), np.uint64(noise_key),
                                   np.uint64(noise_counter), int(n_epochs), parallel)
     drawn = n_epochs * (batch_bounds.size - 1) * params.size if config.noise_scale > 0 else 0
     return params, noise_counter + drawn
+
+
+_CONTROLLER = []
+
+
+def _blas_controller():
+    """One threadpoolctl controller per process: building one scans the loaded libraries (milliseconds)."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
 
 
 def _check_arrays(params, X, weight):
