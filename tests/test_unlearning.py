@@ -107,17 +107,19 @@ def test_predict_during_requests_always_sees_one_state(fitted, data):
 
 
 class _Interrupt:
-    """A tracer raising KeyboardInterrupt at the k-th line executed in the package (0 counts them only)."""
+    """A tracer raising KeyboardInterrupt at the k-th line executed in the package (0: only record them)."""
 
     def __init__(self, at):
-        self.at, self.lines = at, 0
+        self.at, self.lines, self.seen = at, 0, []
 
     def __call__(self, frame, event, arg):
         if not frame.f_code.co_filename.startswith(PACKAGE):
             return None
         if event == "line":
             self.lines += 1
-            if self.lines == self.at:
+            if self.at == 0:
+                self.seen.append((frame.f_code.co_filename, frame.f_lineno))
+            elif self.lines == self.at:
                 raise KeyboardInterrupt(f"injected at line event {self.at}")
         return self
 
@@ -127,30 +129,37 @@ def _run_traced(function, at):
     sys.settrace(tracer)
     try:
         function()
-        return tracer.lines, False
+        interrupted = False
     except KeyboardInterrupt:
-        return tracer.lines, True
+        interrupted = True
     finally:
         sys.settrace(None)
+    return tracer, interrupted
 
 
-def _injection_points(total, budget=60, tail=40):
-    """Spread points over the run, and every one of the last lines (where the state is published)."""
-    spread = np.unique(np.linspace(1, total, budget).astype(int))
-    return sorted(set(spread.tolist()) | set(range(max(1, total - tail), total + 1)))
+def _injection_points(tracer, tail=40):
+    """The first execution of every distinct line of the package's code, and each of the last line events
+    (where the new state is published)."""
+    first = {}
+    for index, line in enumerate(tracer.seen, start=1):
+        first.setdefault(line, index)
+    total = len(tracer.seen)
+    return sorted(set(first.values()) | set(range(max(1, total - tail), total + 1)))
 
 
 def test_an_interrupt_anywhere_in_a_request_leaves_it_before_or_after(fitted):
     _, model = fitted
     after = copy_of(model).unlearn([3, 70, 2000])
-    total, interrupted = _run_traced(lambda: copy_of(model).unlearn([3, 70, 2000]), at=0)
-    assert not interrupted and total > 100
+    target = copy_of(model)
+    tracer, interrupted = _run_traced(lambda: target.unlearn([3, 70, 2000]), at=0)
+    assert not interrupted and tracer.lines > 100
     outcomes = set()
-    for at in _injection_points(total):
+    for at in _injection_points(tracer):
         target = copy_of(model)
         before = target._state
         _, interrupted = _run_traced(lambda: target.unlearn([3, 70, 2000]), at)
         if target._state is before:
+            assert same_state(before, model._state), at  # and not written in place
             outcomes.add("before")
         else:
             assert same_state(target._state, after._state), at
@@ -165,14 +174,35 @@ def test_an_interrupt_anywhere_in_a_refit_leaves_the_old_or_the_new_model(fitted
     X, y = data
     X_new, y_new = X[:400] * 2, y[:400]
     refitted = copy_of(model).fit(X_new, y_new)
-    total, _ = _run_traced(lambda: copy_of(model).fit(X_new, y_new), at=0)
-    for at in _injection_points(total, budget=40, tail=20):
+    target = copy_of(model)
+    tracer, _ = _run_traced(lambda: target.fit(X_new, y_new), at=0)
+    for at in _injection_points(tracer, tail=20):
         target = copy_of(model)
         before = target._state
         _run_traced(lambda: target.fit(X_new, y_new), at)
-        if target._state is not before:
+        if target._state is before:
+            assert same_state(before, model._state), at
+        else:
             assert same_state(target._state, refitted._state), at
         assert target.n_features_in_ == 20 and target.predict(X[:5]).shape == (5,)
+
+
+def test_ctrl_c_inside_a_kernel_stays_a_keyboard_interrupt(fitted, monkeypatch):
+    from skunlearn._backends import numba_cpu
+
+    name, model = fitted
+    target = copy_of(model)
+    before = target._state
+
+    def interrupted_kernel(*args, **kwargs):
+        # What CPython reports when a signal arrives while compiled code runs.
+        raise SystemError("<built-in function> returned a result with an exception set") from KeyboardInterrupt()
+
+    monkeypatch.setattr(numba_cpu, "run_logistic_epochs", interrupted_kernel)
+    monkeypatch.setattr(numba_cpu, "run_mlp_epochs", interrupted_kernel)
+    with pytest.raises(KeyboardInterrupt):
+        target.unlearn([1, 2])
+    assert target._state is before
 
 
 def test_a_failed_refit_changes_nothing(fitted, data, monkeypatch):
