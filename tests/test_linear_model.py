@@ -280,31 +280,6 @@ def test_predict_checks_feature_count(cancer):
         model.predict(X[:, :5])
 
 
-@pytest.mark.parametrize(
-    "indices, error, message",
-    [
-        ([10_000], ValueError, "out of range"),
-        ([-1], ValueError, ">= 0"),
-        ([1.0, 2.0], TypeError, "integers"),
-        ([3, 3], ValueError, "repeat"),
-        ([0], ValueError, "already forgotten"),
-        (np.ones(5, dtype=bool), ValueError, "length"),
-        ("all", ValueError, "every training row"),
-        (None, TypeError, "required"),
-        ([[1, 2]], ValueError, "one-dimensional"),
-    ],
-)
-def test_failed_unlearn_changes_nothing(cancer, indices, error, message):
-    X, _, y, _ = cancer
-    model = NoisyLogisticRegression(random_state=0).fit(X, y).unlearn([0])
-    if isinstance(indices, str):
-        indices = np.arange(1, X.shape[0])
-    before = snapshot(model)
-    with pytest.raises(error, match=message):
-        model.unlearn(indices)
-    assert_unchanged(before, model)
-
-
 def test_unreachable_target_changes_nothing(cancer):
     X, _, y, _ = cancer
     model = NoisyLogisticRegression(noise=1e-6, random_state=0).fit(X, y)
@@ -313,22 +288,6 @@ def test_unreachable_target_changes_nothing(cancer):
     with pytest.raises(ValueError, match="out of reach"):
         model.unlearn([1])
     assert_unchanged(before, model)
-
-
-def test_empty_request_is_a_no_op(cancer):
-    X, _, y, _ = cancer
-    model = NoisyLogisticRegression(random_state=0).fit(X, y)
-    before = snapshot(model)
-    model.unlearn([])
-    model.unlearn(np.zeros(X.shape[0], dtype=bool))
-    assert_unchanged(before, model)
-
-
-def test_unlearn_before_fit():
-    from sklearn.exceptions import NotFittedError
-
-    with pytest.raises(NotFittedError):
-        NoisyLogisticRegression().unlearn([0])
 
 
 def test_partial_unlearn_rejects_bad_budget(cancer):

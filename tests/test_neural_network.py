@@ -166,29 +166,6 @@ def test_partial_unlearn_continues_the_noisy_phase(digits):
 
 
 @pytest.mark.parametrize(
-    "indices, error, message",
-    [
-        ([10_000], ValueError, "out of range"),
-        ([-2], ValueError, ">= 0"),
-        ([0.5], TypeError, "integers"),
-        ([4, 4], ValueError, "repeat"),
-        ([0], ValueError, "already forgotten"),
-        (np.ones(3, dtype=bool), ValueError, "length"),
-        ("all", ValueError, "every training row"),
-    ],
-)
-def test_failed_unlearn_changes_nothing(digits, indices, error, message):
-    X, _, y, _ = digits
-    model = NoisyMLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y).unlearn([0])
-    if isinstance(indices, str):
-        indices = np.arange(1, X.shape[0])
-    before = snapshot(model)
-    with pytest.raises(error, match=message):
-        model.unlearn(indices)
-    assert_unchanged(before, model)
-
-
-@pytest.mark.parametrize(
     "make_input, error, message",
     [
         (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y), ValueError, "NaN"),

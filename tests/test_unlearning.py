@@ -275,3 +275,66 @@ def test_pickle_and_clone_drop_the_lock(fitted):
     assert "_lock" not in copy.__dict__ and copy._request_lock.acquire(blocking=False)
     copy._request_lock.release()
     assert clone(model).get_params() == model.get_params()
+
+
+# ---------------------------------------------------------------------------- requests that are refused
+
+
+@pytest.mark.parametrize(
+    "indices, error, message",
+    [
+        ([10_000], ValueError, "out of range"),
+        ([-1], ValueError, ">= 0"),
+        ([1.0, 2.0], TypeError, "integers"),
+        ([3, 3], ValueError, "repeat"),
+        ([0], ValueError, "already forgotten"),
+        (np.ones(5, dtype=bool), ValueError, "length"),
+        ("all", ValueError, "every training row"),
+        (None, TypeError, "required"),
+        ([[1, 2]], ValueError, "one-dimensional"),
+    ],
+)
+def test_a_refused_request_changes_nothing(fitted, indices, error, message):
+    from .helpers import assert_unchanged, snapshot
+
+    _, model = fitted
+    target = copy_of(model).unlearn([0])
+    if isinstance(indices, str):
+        indices = np.arange(1, target._removed_mask.size)
+    before = snapshot(target)
+    with pytest.raises(error, match=message):
+        target.unlearn(indices)
+    assert_unchanged(before, target)
+
+
+def test_an_empty_request_is_a_no_op(fitted):
+    from .helpers import assert_unchanged, snapshot
+
+    _, model = fitted
+    target = copy_of(model)
+    before = snapshot(target)
+    target.unlearn([])
+    target.unlearn(np.zeros(target._removed_mask.size, dtype=bool))
+    assert_unchanged(before, target)
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_unlearn_before_fit_is_refused(name):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        ESTIMATORS[name]().unlearn([0])
+    with pytest.raises(NotFittedError):
+        ESTIMATORS[name]().partial_unlearn([0])
+
+
+def test_partial_unlearn_rejects_a_bad_budget(fitted):
+    from .helpers import assert_unchanged, snapshot
+
+    _, model = fitted
+    target = copy_of(model)
+    before = snapshot(target)
+    for budget in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="max_epochs"):
+            target.partial_unlearn([1], max_epochs=budget)
+    assert_unchanged(before, target)
