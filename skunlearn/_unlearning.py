@@ -17,7 +17,7 @@ from numbers import Integral
 import numpy as np
 
 from ._backends import get_backend
-from ._requests import parse_forget_request
+from ._requests import parse_forget_request, request_positions, training_index
 from ._state import fitted_attribute, state_field
 from ._validation import check_classification_targets, check_is_fitted, validate_data
 
@@ -54,6 +54,7 @@ class UnlearningMixin:
     classes_ = fitted_attribute()
     n_features_in_ = fitted_attribute()
     feature_names_in_ = fitted_attribute()
+    training_index_ = fitted_attribute()
     certificate_ = fitted_attribute()
     removed_indices_ = fitted_attribute()
     n_retained_ = fitted_attribute()
@@ -104,12 +105,16 @@ class UnlearningMixin:
     def _validate_training_data(self, X, y):
         """Validated ``X`` (C order, float32 kept), class codes of ``y``, the class set, the feature attributes.
 
+        The feature attributes include ``training_index_``, the index of a
+        pandas ``X`` (its labels only): requests may then name rows by label.
+
         The class set is the ``classes`` parameter when given (public
         information, as in ``SGDClassifier.partial_fit``), else the labels seen.
         scikit-learn's validation writes ``n_features_in_`` and
         ``feature_names_in_`` on a shadow of the estimator, so a failed fit
         changes nothing.
         """
+        index = training_index(X)
         shadow = type(self).__new__(type(self))
         shadow.__dict__.update(self.get_params(deep=False), _validation_shadow=True)
         X, y = validate_data(shadow, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C")
@@ -132,6 +137,8 @@ class UnlearningMixin:
             )
         features = {name: shadow.__dict__[name] for name in ("n_features_in_", "feature_names_in_")
                     if name in shadow.__dict__}
+        if index is not None:
+            features["training_index_"] = index
         return X, y_codes, classes, features
 
     def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading, slots):
@@ -180,27 +187,51 @@ class UnlearningMixin:
 
     # Requests ----------------------------------------------------------------------
 
-    def unlearn(self, indices):
+    def unlearn(self, indices=None, *, positions=None):
         """Forget training rows and fine-tune until the certificate meets the target.
+
+        Name the rows in exactly one of two ways:
+
+        * ``unlearn(labels)`` with a pandas ``Index`` (or ``Series``) when
+          ``fit`` saw a pandas DataFrame: index labels, as in
+          ``model.unlearn(X_train.index[[0, 1]])`` or
+          ``model.unlearn(X_train.loc[X_train.user == "bob"].index)``. A
+          boolean ``Series`` names the labels of its True entries. Labels are
+          matched against ``training_index_``; an unknown label, or a fit
+          index that repeats labels, is refused.
+        * ``unlearn(positions=[...])``: positions in the ``X`` given to
+          ``fit`` (integers or a boolean mask), whatever its index.
+
+        Plain integers (a list or an ndarray) given as ``indices`` are read
+        as positions only where that cannot be mistaken for labels: when fit
+        saw a plain array, or a DataFrame whose labels are its positions
+        (``0, 1, ..., n-1``). Otherwise they are refused, as is a pandas Index
+        when fit saw a plain array: the message says how to say it.
 
         Parameters
         ----------
-        indices : array-like of int or boolean mask of shape (n_samples,)
-            Positions in the ``X`` given to ``fit``; they stay valid across
-            requests. An empty request changes nothing.
+        indices : pandas Index or Series, array-like of int, or boolean mask of shape (n_samples,)
+            The rows to forget: index labels (pandas), or positions where
+            unambiguous (see above). An empty request changes nothing.
+        positions : array-like of int or boolean mask of shape (n_samples,), optional
+            The rows to forget as positions in the ``X`` given to ``fit``
+            (they stay valid across requests); give this or ``indices``, not
+            both.
 
         Returns
         -------
         self
-            Fitted estimator with an updated ``certificate_``.
+            Fitted estimator with an updated ``certificate_``;
+            ``removed_indices_`` lists positions (their labels are
+            ``training_index_[removed_indices_]``).
 
         Raises
         ------
         ValueError, TypeError
-            For an index out of range, negative, non-integer, repeated or
-            already forgotten, a mask of the wrong length, a request that would
-            forget every row, or a target out of reach; the estimator is left
-            exactly as it was.
+            For an ambiguous request (see above), an unknown label, an index
+            out of range, negative, non-integer, repeated or already forgotten,
+            a mask of the wrong length, a request that would forget every row,
+            or a target out of reach; the estimator is left exactly as it was.
 
         Examples
         --------
@@ -210,24 +241,50 @@ class UnlearningMixin:
         >>> model = NoisyLogisticRegression(random_state=0).fit(X, y)
         >>> model.unlearn([0, 50]).certificate_.satisfied
         True
+        >>> model.unlearn(positions=[1]).removed_indices_.tolist()
+        [0, 1, 50]
         >>> model.unlearn([0])
         Traceback (most recent call last):
         ...
         ValueError: rows already forgotten: [0]
-        """
-        return self._process_request(indices, max_epochs=None, required=True)
 
-    def partial_unlearn(self, indices=None, *, max_epochs=1):
+        By label, after ``train_test_split`` on a DataFrame:
+
+        >>> from sklearn.model_selection import train_test_split
+        >>> X, y = load_iris(return_X_y=True, as_frame=True)
+        >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+        >>> model = NoisyLogisticRegression(random_state=0).fit(X_train, y_train)
+        >>> X_train.index[:2].tolist()
+        [61, 92]
+        >>> model.unlearn(X_train.index[:2]).removed_indices_.tolist()  # the first two rows of X_train
+        [0, 1]
+        >>> model.training_index_[model.removed_indices_].tolist()
+        [61, 92]
+        >>> model.unlearn([5])
+        Traceback (most recent call last):
+        ...
+        ValueError: ambiguous request: fit saw a pandas DataFrame whose index labels are not its positions ...
+        """
+        return self._process_request(indices, positions, max_epochs=None, required=True)
+
+    def partial_unlearn(self, indices=None, *, positions=None, max_epochs=1):
         """Register rows to forget (if given) and run at most ``max_epochs`` noisy epochs.
 
         The anytime form of :meth:`unlearn`: ``certificate_`` is updated and may
         not meet the target yet (``certificate_.satisfied is False``); further
-        calls drive ε down. Stops early once the target is met.
+        calls drive ε down. Stops early once the target is met. Rows are named
+        as in :meth:`unlearn`: a pandas ``Index`` (or ``Series``) of index
+        labels when ``fit`` saw a DataFrame, or ``positions=``; plain integers
+        as ``indices`` only where they cannot be mistaken for labels.
 
         Parameters
         ----------
-        indices : array-like of int, boolean mask, or None
-            Rows to forget now; None only continues fine-tuning.
+        indices : pandas Index or Series, array-like of int, boolean mask, or None
+            Rows to forget now, as in :meth:`unlearn`; None (and no
+            ``positions``) only continues fine-tuning.
+        positions : array-like of int, boolean mask, or None
+            Rows to forget now as positions in the ``X`` given to ``fit``;
+            give this or ``indices``, not both.
         max_epochs : int, default=1
             Most noisy epochs to run in this call (≥ 0).
 
@@ -241,7 +298,7 @@ class UnlearningMixin:
         >>> from skunlearn import NoisyLogisticRegression
         >>> X, y = load_iris(return_X_y=True)
         >>> model = NoisyLogisticRegression(random_state=0).fit(X, y)
-        >>> model.partial_unlearn(list(range(20)), max_epochs=0).certificate_.satisfied
+        >>> model.partial_unlearn(positions=list(range(20)), max_epochs=0).certificate_.satisfied
         False
         >>> while not model.certificate_.satisfied:
         ...     _ = model.partial_unlearn(max_epochs=1)
@@ -250,8 +307,7 @@ class UnlearningMixin:
         """
         if isinstance(max_epochs, bool) or not isinstance(max_epochs, Integral) or max_epochs < 0:
             raise ValueError(f"max_epochs must be an integer >= 0, got {max_epochs!r}")
-        return self._process_request(indices, max_epochs=int(max_epochs), required=False)
-
+        return self._process_request(indices, positions, max_epochs=int(max_epochs), required=False)
 
     @staticmethod
     def _check_classes_survive(state, classes_fixed, new_slots):
@@ -276,10 +332,12 @@ class UnlearningMixin:
                 f"at fit (classes={classes.tolist()!r}) to allow it."
             )
 
-    def _process_request(self, indices, max_epochs, required):
+    def _process_request(self, indices, positions, max_epochs, required):
         with self._request_lock:
             state = self._published()
-            new_ids = parse_forget_request(indices, state.removed_mask.size, state.removed_mask, required=required)
+            rows, labels = request_positions(indices, positions, state.attributes.get("training_index_"))
+            new_ids = parse_forget_request(rows, state.removed_mask.size, state.removed_mask, required=required,
+                                           labels=labels)
             if new_ids.size == 0 and max_epochs is None:
                 return self
             new_slots = state.slot_of[new_ids]

@@ -108,6 +108,9 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when ``X`` has string column names.
+    training_index_ : pandas.Index
+        The index labels of the ``X`` given to ``fit`` (labels only), when it
+        was a pandas DataFrame: requests may then name rows by label.
     n_iter_ : int
         Training epochs run.
     step_size_ : float

@@ -121,6 +121,9 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray
         Only when ``X`` has string column names.
+    training_index_ : pandas.Index
+        The index labels of the ``X`` given to ``fit`` (labels only), when it
+        was a pandas DataFrame: requests may then name rows by label.
     n_iter_ : int
     unlearning_noise_ : float
         The σ of the noisy phase (calibrated or given).
