@@ -59,15 +59,19 @@ class _Ledger:
         ValueError
             When the record and the history cannot describe one run.
         """
-        epochs = sum(int(entry["epochs"]) for entry in self.history)
+        epochs = sum(int(entry["epochs"]) + int(entry.get("finetune_epochs", 0)) for entry in self.history)
         state = self._before_requests(epochs)
         history, taken = [], 0
         for entry in self.history:
-            rows, run = int(entry["rows"]), int(entry["epochs"])
+            rows, run, quiet = int(entry["rows"]), int(entry["epochs"]), int(entry.get("finetune_epochs", 0))
             state = self._replay_request(state, taken, rows).advanced(run)
             taken += rows
             epsilon, delta = state.guarantee()
-            history.append({"rows": rows, "epochs": run, "epsilon": epsilon, "delta": delta})
+            replayed = {"rows": rows, "epochs": run, "epsilon": epsilon, "delta": delta}
+            if "finetune_epochs" in entry:
+                state = state.post_processed(quiet)
+                replayed["finetune_epochs"] = quiet
+            history.append(replayed)
         return state.with_history(history)
 
     def meets_target(self):
@@ -130,6 +134,8 @@ class StronglyConvexLedger(_Ledger):
     removed_at: tuple = ()
     removal_distance: float = 0.0
     published_distance: float = 0.0
+    noisy_steps: int = 0
+    private_training: bool = True
     history: tuple = ()
 
     # Derived quantities ------------------------------------------------------------
@@ -185,15 +191,15 @@ class StronglyConvexLedger(_Ledger):
             return math.inf
         contraction = self.contraction
         if self.bound == "published":
-            epochs_since = (self.steps_run - self.last_request_step) / self.n_batches
+            epochs_since = self.noisy_steps / self.n_batches
             curve = accounting.published_pnsgd_rdp(
                 self.published_distance, self.step_size, self.noise_std, contraction, self.n_slots,
                 self.batch_size, epochs_since, per_step_shift=self.rounding_shift,
             )
             return float(curve(1.0))
-        n_steps = self.steps_run - self.last_request_step
+        n_steps = self.noisy_steps
         if n_steps == 0:
-            return math.inf  # no noise since the last request yet
+            return math.inf  # no noisy step since the last request yet
         # Step 3 of the derivation up to the last request: the forgotten rows' contracted shifts (kept
         # as one number, see with_removed) plus the rounding of every step, capped at the diameter 2R;
         # then step 5 over the steps since, with the rounding shift at each of them.
@@ -256,12 +262,15 @@ class StronglyConvexLedger(_Ledger):
             last_request_step=self.steps_run if slots else self.last_request_step,
             removal_distance=removal_distance,
             published_distance=distance,
+            noisy_steps=0 if slots else self.noisy_steps,
         )
 
     def _before_requests(self, epochs_since):
+        steps = self.train_epochs * self.n_batches
         return dataclasses.replace(self, steps_run=self.steps_run - epochs_since * self.n_batches,
                                    last_request_step=0, removed_slots=(), removed_at=(), removal_distance=0.0,
-                                   published_distance=0.0, history=())
+                                   published_distance=0.0, noisy_steps=steps if self.private_training else 0,
+                                   history=())
 
     def _replay_request(self, state, first, rows):
         slots = self.removed_slots[first:first + rows]
@@ -269,9 +278,20 @@ class StronglyConvexLedger(_Ledger):
             raise ValueError("the forgotten slots and their steps do not match the history")
         return state.with_removed(slots)
 
-    def advanced(self, epochs):
-        """The ledger after ``epochs`` more noisy epochs."""
-        return dataclasses.replace(self, steps_run=self.steps_run + int(epochs) * self.n_batches)
+    def advanced(self, epochs, noisy=True):
+        """The ledger after ``epochs`` more epochs, noisy unless ``noisy=False``.
+
+        Noise-free epochs (training without noise, or fine-tuning on the
+        retained rows once the target is met) contract the coupled distance but
+        pay nothing: only the noisy steps since the last request enter ρ.
+        """
+        steps = int(epochs) * self.n_batches
+        return dataclasses.replace(self, steps_run=self.steps_run + steps,
+                                   noisy_steps=self.noisy_steps + (steps if noisy else 0))
+
+    def post_processed(self, epochs):
+        """After ``epochs`` noise-free epochs on the retained rows: post-processing, the guarantee unchanged."""
+        return self.advanced(epochs, noisy=False)
 
     def calibrated_noise(self, unlearning_epochs):
         """Smallest σ with which forgetting one row after training costs ``unlearning_epochs`` epochs.
@@ -281,7 +301,7 @@ class StronglyConvexLedger(_Ledger):
         rounding shift sets a floor on ε whatever the epochs, which calibration
         lifts by raising σ; σ is never below :meth:`minimum_noise`.
         """
-        probe = self.advanced(self.train_epochs).with_removed([self.n_slots - 1])
+        probe = self.advanced(self.train_epochs, noisy=self.private_training).with_removed([self.n_slots - 1])
 
         def epsilon_at(noise):
             return dataclasses.replace(probe, noise_std=noise).advanced(unlearning_epochs).epsilon()[0]
@@ -305,7 +325,17 @@ class StronglyConvexLedger(_Ledger):
         return {"ledger": "strongly-convex", **data}
 
     def learning_certificate(self, noise_secrecy):
-        """The (ε, δ)-DP guarantee of the noisy training itself."""
+        """The (ε, δ)-DP guarantee of the noisy training itself; none when training ran without noise."""
+        if not self.private_training:
+            return UnlearningCertificate(
+                epsilon=math.inf, delta=self.target_delta, target_epsilon=self.target_epsilon,
+                target_delta=self.target_delta, order=None, renyi_divergence=None, method="pnsgd-training",
+                reference="no guarantee before a request: training ran without noise (private_training=False); "
+                          "each request is certified by the noisy epochs after it",
+                neighbouring="none", noise=0.0, steps=self.steps_run, rows_forgotten=0, requests=0,
+                constants=self.constants(), history=(), arithmetic=accounting.ARITHMETIC_MODEL,
+                noise_secrecy=noise_secrecy, record=self.record(),
+            )
         rho = self.learning_rdp_coefficient()
         epsilon, order = _to_dp(rho, self.target_delta)
         return UnlearningCertificate(
@@ -336,7 +366,7 @@ class StronglyConvexLedger(_Ledger):
                 "replacement (published form)" if published else
                 "removal: retraining on the retained rows, same initial point, batch slots and epochs"
             ),
-            noise=self.noise_std, steps=self.steps_run - self.last_request_step,
+            noise=self.noise_std, steps=self.noisy_steps,
             rows_forgotten=len(self.removed_slots), requests=len(self.history),
             constants=self.constants(), history=self.history, arithmetic=accounting.ARITHMETIC_MODEL,
             noise_secrecy=noise_secrecy, record=self.record(),
@@ -441,6 +471,10 @@ class PostProcessingLedger(_Ledger):
 
     def _replay_request(self, state, first, rows):
         return state.with_removed(range(rows))
+
+    def post_processed(self, epochs):
+        """Noise-free fine-tuning does not enter this ledger (its bound restarts at each request)."""
+        return self
 
     def advanced(self, epochs):
         """After ``epochs`` noisy epochs; fine-tuning follows once the target is met."""

@@ -43,7 +43,8 @@ class UnlearningMixin:
 
     The estimator provides ``_build_state(X, y, **slot_overrides)`` (a whole
     new :class:`~skunlearn._state.FittedState`),
-    ``_finetune(state, slots, params, weight, epochs, start_ledger, end_ledger) -> (params, noise_counter)``
+    ``_finetune(state, slots, params, weight, epochs, start_ledger, end_ledger)
+    -> (params, noise_counter, ledger, noise-free epochs the ledger counted or None)``
     and ``_parameter_attributes(params, state)`` (the public attributes that
     depend on the parameters).
     """
@@ -367,8 +368,8 @@ class UnlearningMixin:
             slots = {"X_slots": X_slots, "y_slots": y_slots, "batch_bounds": state.batch_bounds,
                      "noise_key": state.noise_key}
             start_ledger, ledger = ledger, ledger.advanced(epochs)
-            params, noise_counter = self._finetune(state, slots, np.array(state.params, copy=True), weight, epochs,
-                                                   start_ledger, ledger)
+            params, noise_counter, ledger, quiet_epochs = self._finetune(
+                state, slots, np.array(state.params, copy=True), weight, epochs, start_ledger, ledger)
             # The history lives in the ledger (never read back from the public certificate_).
             history = start_ledger.history
             if new_ids.size:
@@ -376,6 +377,10 @@ class UnlearningMixin:
             elif history:
                 last = dict(history[-1])
                 last["epochs"] = last["epochs"] + int(epochs)
+                history = history[:-1] + (last,)
+            if history and quiet_epochs is not None:  # noise-free epochs the ledger counted (see _finetune)
+                last = dict(history[-1])
+                last["finetune_epochs"] = last.get("finetune_epochs", 0) + int(quiet_epochs)
                 history = history[:-1] + (last,)
             if history:
                 epsilon, delta = ledger.guarantee()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
@@ -12,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from . import accounting
 from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig
 from ._constants import logistic_constants, scale_rows
+from ._defaults import default_l2, noise_dominates
 from ._ledgers import StronglyConvexLedger
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
 from ._unlearning import UnlearningMixin, certified_device
@@ -50,10 +52,13 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         Target ε of the unlearning certificate.
     delta : float or None, default=None
         Target δ; None means ``1 / n_samples``.
-    alpha : float, default=1e-2
+    alpha : float or None, default=None
         L2 penalty λ > 0 (the strong convexity the certificate relies on).
         Larger values contract faster, so they need less noise, at the cost
-        of more bias.
+        of more bias. None sets it by a rule that reads only public
+        quantities — ``0.0135 (p / (ρ n²))^{1/3}`` with p the parameter count
+        and ρ the Gaussian budget of (ε, δ) — derived from the trade-off between
+        the bias of λ and the noise a request needs (``skunlearn._defaults``).
     batch_size : int or None, default=64
         Mini-batch size (clipped to ``n_samples``); None runs full-batch noisy
         gradient descent (the Langevin case). Rows are split into
@@ -64,13 +69,26 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         Step size η; None uses the largest the theory allows, ``2 / (L + 2λ)``.
         Larger values are refused.
     noise : float or None, default=None
-        Noise σ (per-step noise ``sqrt(2η) σ``). None calibrates the smallest σ
-        with which forgetting one row costs ``unlearning_epochs`` epochs. 0
-        trains without noise and certifies nothing (ε = inf). A positive σ
-        whose per-step noise is below ``2**20`` ulps of the radius R (noise the
-        binary64 parameters could not carry) is refused.
-    unlearning_epochs : int, default=1
-        The epoch budget per single-row request that the noise is calibrated for.
+        Noise σ of the noisy epochs (per-step noise ``sqrt(2η) σ``). None
+        calibrates the smallest σ with which forgetting one row costs
+        ``unlearning_epochs`` noisy epochs. 0 runs without noise and certifies
+        nothing (ε = inf). A positive σ whose per-step noise is below ``2**20``
+        ulps of the radius R (noise the binary64 parameters could not carry)
+        is refused.
+    unlearning_epochs : int, default=3
+        The noisy-epoch budget per single-row request that the noise is
+        calibrated for.
+    finetune_epochs : int, default=3
+        Noise-free epochs on the retained rows once a request's certificate
+        meets the target: post-processing, free for the certificate, and it
+        takes most of the noise back out of the model.
+    private_training : bool, default=False
+        Add the noise during training as well, which makes the fitted model
+        itself differentially private (``certificate_`` after ``fit`` is then
+        the training's own (ε, δ)-DP guarantee). The unlearning certificate
+        does not need it (it is paid by the noisy epochs after each request),
+        so by default training runs without noise, is more accurate, and
+        ``certificate_`` says there is no guarantee before a request.
     data_norm : float, default=1.0
         Rows (intercept column included) are scaled down to this norm.
     radius : float or None, default=None
@@ -113,13 +131,17 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         was a pandas DataFrame: requests may then name rows by label.
     n_iter_ : int
         Training epochs run.
+    alpha_ : float
+        The L2 penalty used (the rule's value when ``alpha=None``).
     step_size_ : float
     noise_ : float
         The σ used (calibrated or given).
     radius_ : float
     delta_ : float
     certificate_ : UnlearningCertificate
-        After ``fit``: the DP guarantee of the noisy training; after each
+        After ``fit``: the DP guarantee of the noisy training with
+        ``private_training=True``, else a record that there is none before a
+        request; after each
         request: the unlearning guarantee.
     removed_indices_ : ndarray of int
         Training rows forgotten so far.
@@ -149,6 +171,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
 
     coef_ = fitted_attribute()
     intercept_ = fitted_attribute()
+    alpha_ = fitted_attribute()
     step_size_ = fitted_attribute()
     noise_ = fitted_attribute()
     radius_ = fitted_attribute()
@@ -157,12 +180,14 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "delta": [Interval(Real, 0, 1, closed="neither"), None],
-        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither"), None],
         "noise": [Interval(Real, 0, None, closed="left"), None],
         "unlearning_epochs": [Interval(Integral, 1, None, closed="left")],
+        "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
+        "private_training": ["boolean"],
         "data_norm": [Interval(Real, 0, None, closed="neither")],
         "radius": [Interval(Real, 0, None, closed="neither"), None],
         "bound": [StrOptions({"coupled", "published"})],
@@ -177,12 +202,14 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         *,
         epsilon=1.0,
         delta=None,
-        alpha=1e-2,
+        alpha=None,
         batch_size=64,
         max_iter=30,
         learning_rate_init=None,
         noise=None,
-        unlearning_epochs=1,
+        unlearning_epochs=3,
+        finetune_epochs=3,
+        private_training=False,
         data_norm=1.0,
         radius=None,
         bound="coupled",
@@ -199,6 +226,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self.learning_rate_init = learning_rate_init
         self.noise = noise
         self.unlearning_epochs = unlearning_epochs
+        self.finetune_epochs = finetune_epochs
+        self.private_training = private_training
         self.data_norm = data_norm
         self.radius = radius
         self.bound = bound
@@ -230,7 +259,11 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         X, y_codes, classes, features = self._validate_training_data(X, y)
         n_classes = classes.size
         n_samples, n_features = X.shape
-        constants = logistic_constants(n_classes, float(self.data_norm), float(self.alpha))
+        n_outputs = 1 if n_classes == 2 else n_classes
+        delta = 1.0 / n_samples if self.delta is None else float(self.delta)
+        alpha = (default_l2(n_samples, n_outputs * (n_features + 1), float(self.epsilon), delta)
+                 if self.alpha is None else float(self.alpha))
+        constants = logistic_constants(n_classes, float(self.data_norm), alpha)
         step_limit = accounting.max_step_size(constants.smoothness, constants.strong_convexity)
         step_size = step_limit if self.learning_rate_init is None else float(self.learning_rate_init)
         if step_size > step_limit:
@@ -239,16 +272,14 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
                 "for which the certificate holds"
             )
         batch_size = n_samples if self.batch_size is None else min(int(self.batch_size), n_samples)
-        delta = 1.0 / n_samples if self.delta is None else float(self.delta)
         radius = constants.default_radius() if self.radius is None else float(self.radius)
 
-        n_outputs = 1 if n_classes == 2 else n_classes
         ledger = StronglyConvexLedger(
             step_size=step_size, lipschitz=constants.lipschitz, smoothness=constants.smoothness,
             strong_convexity=constants.strong_convexity, radius=radius, noise_std=0.0, n_slots=n_samples,
             batch_size=batch_size, train_epochs=int(self.max_iter), target_epsilon=float(self.epsilon),
             target_delta=delta, n_features=n_features + 1, n_outputs=n_outputs, data_norm=constants.data_norm,
-            bound=self.bound,
+            bound=self.bound, private_training=bool(self.private_training),
         )
         if self.noise is None:
             noise = ledger.calibrated_noise(int(self.unlearning_epochs))
@@ -262,6 +293,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
                     "certificate)."
                 )
         ledger = dataclasses.replace(ledger, noise_std=noise)
+        self._warn_if_noise_dominates(ledger, constants.data_norm)
 
         slots, _ = layout_slots(X, y_codes, batch_size, self.random_state, extra_columns=1, slot_order=slot_order,
                                 noise_key=noise_key, inert_rows=inert_rows)
@@ -271,12 +303,15 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             loss=BINARY_LOGISTIC if n_classes == 2 else SOFTMAX, step_size=step_size,
             l2=constants.strong_convexity, noise_scale=math.sqrt(2.0 * step_size) * noise, radius=radius,
         )
+        training_config = kernel_config if self.private_training else dataclasses.replace(kernel_config,
+                                                                                           noise_scale=0.0)
         params, noise_counter = self._run_backend(
-            "run_logistic_epochs", np.zeros((n_outputs, n_features + 1)), slots["weight"], kernel_config,
+            "run_logistic_epochs", np.zeros((n_outputs, n_features + 1)), slots["weight"], training_config,
             int(self.max_iter), "training", 0, slots=slots)
-        ledger = ledger.advanced(int(self.max_iter))
+        ledger = ledger.advanced(int(self.max_iter), noisy=bool(self.private_training))
         attributes = {
             **features, "classes_": classes, "step_size_": step_size, "noise_": noise, "radius_": radius,
+            "alpha_": alpha,
             "delta_": delta, "n_iter_": int(self.max_iter), "certificate_": ledger.certificate(slots["noise_secrecy"]),
             "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples,
             **self._parameter_attributes(params, None),
@@ -287,9 +322,32 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
 
     # Hooks of UnlearningMixin ------------------------------------------------------
 
+    def _warn_if_noise_dominates(self, ledger, data_norm):
+        """Warn when a request's noise will swamp the model (criterion: ``skunlearn._defaults.noise_dominates``)."""
+        if ledger.noise_std == 0:
+            return
+        if noise_dominates(ledger.noise_scale, ledger.contraction, int(self.unlearning_epochs) * ledger.n_batches,
+                           int(self.finetune_epochs) * ledger.n_batches, data_norm, ledger.radius):
+            warnings.warn(
+                f"the noise a request needs (sigma={ledger.noise_std:.3g}) will dominate the model: after the "
+                "fine-tuning it still moves the scores by more than 2% of the largest score the model can reach. "
+                "More unlearning_epochs, a larger epsilon (or delta), more finetune_epochs or more training rows "
+                "help; see the README's 'Useful by default'.",
+                UserWarning, stacklevel=4,
+            )
+
     def _finetune(self, state, slots, params, weight, epochs, start_ledger, end_ledger):
-        return self._run_backend("run_logistic_epochs", params, weight, state.config["kernel_config"], epochs,
-                                 "unlearning", state.noise_counter, slots=slots)
+        config = state.config["kernel_config"]
+        params, counter = self._run_backend("run_logistic_epochs", params, weight, config, epochs, "unlearning",
+                                            state.noise_counter, slots=slots)
+        quiet = 0
+        if epochs > 0 and self.finetune_epochs and end_ledger.meets_target():
+            # The certified model, fine-tuned without noise on the retained rows: post-processing.
+            quiet = int(self.finetune_epochs)
+            params, counter = self._run_backend("run_logistic_epochs", params, weight,
+                                                dataclasses.replace(config, noise_scale=0.0), quiet, "fine-tuning",
+                                                counter, slots=slots)
+        return params, counter, end_ledger.post_processed(quiet), quiet
 
     @staticmethod
     def _parameter_attributes(params, state):

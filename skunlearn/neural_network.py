@@ -336,7 +336,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
             plain = dataclasses.replace(state.config["training_config"], noise_std=0.0)
             params, counter = self._run_backend("run_mlp_epochs", params, weight, plain,
                                                 int(self.finetune_epochs), "fine-tuning", counter, sizes, slots=slots)
-        return params, counter
+        return params, counter, end_ledger, None
 
     @staticmethod
     def _parameter_attributes(params, config):

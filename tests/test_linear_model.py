@@ -154,15 +154,31 @@ def test_noise_free_full_batch_converges_to_sklearn(dataset, alpha, request):
 # ---------------------------------------------------------------------------- certificates
 
 
-def test_fit_certificate_is_learning_dp(cancer):
+def test_fit_certificate_is_learning_dp_with_private_training(cancer):
     X, _, y, _ = cancer
-    model = NoisyLogisticRegression(random_state=0).fit(X, y)
+    model = NoisyLogisticRegression(private_training=True, random_state=0).fit(X, y)
     cert = model.certificate_
     assert isinstance(cert, UnlearningCertificate)
     assert cert.method == "pnsgd-learning-dp" and cert.requests == 0 and cert.rows_forgotten == 0
     assert cert.steps == model.max_iter * int(np.ceil(X.shape[0] / model.batch_size))
     assert cert.constants["L"] == 0.25 and cert.constants["M"] == 1.0 and cert.noise == model.noise_
     assert np.isfinite(cert.epsilon)
+    cert.verify()
+
+
+def test_by_default_training_is_noise_free_and_says_so(cancer):
+    X, _, y, _ = cancer
+    model = NoisyLogisticRegression(random_state=0).fit(X, y)
+    assert model.certificate_.method == "pnsgd-training" and model.certificate_.epsilon == np.inf
+    assert "no guarantee before a request" in model.certificate_.reference
+    # Training drew no normal: the noise counter has not moved.
+    assert model._noise_counter == 0
+    # The same model as the noise-free fit: training noise is off, not merely small.
+    noiseless = NoisyLogisticRegression(random_state=0, noise=0.0).fit(X, y)
+    np.testing.assert_array_equal(model._params, noiseless._params)
+    model.unlearn([5])
+    assert model.certificate_.satisfied and model.certificate_.history[0]["finetune_epochs"] == 3
+    model.certificate_.verify()
 
 
 def test_one_row_costs_the_calibrated_budget(cancer):
