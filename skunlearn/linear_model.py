@@ -124,7 +124,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         ``decision_function(x) = s(x) (coef_ · x + intercept_)`` with
         ``s(x) = min(1, data_norm / ‖(x, 1)‖)``.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Only when ``X`` has string column names.
     training_index_ : pandas.Index
         The index labels of the ``X`` given to ``fit`` (labels only), when it

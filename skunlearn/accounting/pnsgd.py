@@ -9,7 +9,7 @@ with ``F_B`` the batch's summed per-row loss divided by the batch's slot count
 ``b`` plus ``(λ/2)‖θ‖²``, and ``Π_R`` the projection on the L2 ball of radius R.
 
 Derivation of the default bound (math.md §3.2)
-=============================================
+==============================================
 
 Assumptions: every per-row loss is convex, L-smooth and twice differentiable,
 with gradient norm at most M on the ball; λ > 0 (λ = 0 is allowed, c = 1).
