@@ -10,7 +10,7 @@ from skunlearn import UnlearningCertificate
 def make(**overrides):
     fields = dict(
         epsilon=0.7, delta=1e-5, target_epsilon=1.0, target_delta=1e-5, order=14.5, renyi_divergence=0.2,
-        method="pnsgd-coupled", reference="Chien et al. 2024, math.md §3.2", neighbouring="removal (slot kept)",
+        method="pnsgd-coupled", reference="Chien et al. 2024; skunlearn.accounting.pnsgd", neighbouring="removal (slot kept)",
         noise=0.05, steps=120, rows_forgotten=3, requests=2,
         constants={"L": 0.25, "m": 0.01, "n": 569},
         history=({"request": 1, "rows": 2, "epsilon": 0.9}, {"request": 2, "rows": 1, "epsilon": 0.7}),
@@ -65,3 +65,49 @@ def test_from_dict_rejects_unknown_fields():
     data["bogus"] = 1
     with pytest.raises(ValueError, match="bogus"):
         UnlearningCertificate.from_dict(data)
+
+
+# ---------------------------------------------------------------- what people read (issue 13, item 7)
+
+
+def test_repr_is_one_short_line_without_mappings():
+    text = repr(make(constants={f"c{i}": float(i) for i in range(50)}))
+    assert "\n" not in text and len(text) < 200
+    assert "mappingproxy" not in text and "constants" not in text and "record" not in text
+    assert text.startswith("UnlearningCertificate(method='pnsgd-coupled', epsilon=0.7")
+    assert "satisfied=True" in text
+
+
+def test_fit_certificates_say_what_they_are():
+    from sklearn.datasets import load_iris
+
+    from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier
+
+    X, y = load_iris(return_X_y=True)
+    private = NoisyLogisticRegression(private_training=True, noise=0.5, random_state=0).fit(X, y).certificate_
+    assert private.method == "pnsgd-learning-dp"
+    assert str(private).startswith("the training's own DP guarantee")
+    quiet = NoisyLogisticRegression(random_state=0).fit(X, y).certificate_
+    mlp = NoisyMLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y).certificate_
+    for certificate in (private, quiet, mlp):
+        text = str(certificate)
+        assert "NOT satisfied" not in text and "\n" not in text
+        assert "satisfied" not in text  # the target is for requests, not for the training
+    for certificate in (quiet, mlp):
+        assert str(certificate).startswith("no guarantee before a request")
+    assert "no guarantee before a request" in mlp._repr_html_()
+    # After a request the certificate is the unlearning one, satisfied or not.
+    model = NoisyLogisticRegression(random_state=0).fit(X, y).partial_unlearn(positions=[0], max_epochs=0)
+    assert "NOT satisfied" in str(model.certificate_)
+
+
+def test_json_dumps_works_strictly_through_the_documented_helpers():
+    cert = make(epsilon=math.inf, order=None, renyi_divergence=None)
+    text = json.dumps({"release": 3, "certificate": cert}, default=UnlearningCertificate.json_default,
+                      allow_nan=False)  # strict: would raise on Infinity
+    assert "Infinity" not in text
+    assert UnlearningCertificate.from_dict(json.loads(text)["certificate"]) == cert
+    assert json.loads(cert.to_json()) == cert.__json__()
+    assert cert.to_json(indent=2).count("\n") > 10
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        json.dumps({"x": object()}, default=UnlearningCertificate.json_default)

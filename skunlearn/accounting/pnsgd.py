@@ -8,8 +8,8 @@ holding all rows is full-batch PNGD, the Langevin case) is::
 with ``F_B`` the batch's summed per-row loss divided by the batch's slot count
 ``b`` plus ``(λ/2)‖θ‖²``, and ``Π_R`` the projection on the L2 ball of radius R.
 
-Derivation of the default bound (math.md §3.2)
-==============================================
+Derivation of the default bound
+===============================
 
 Assumptions: every per-row loss is convex, L-smooth and twice differentiable,
 with gradient norm at most M on the ball; λ > 0 (λ = 0 is allowed, c = 1).
@@ -173,7 +173,7 @@ def max_step_size(smoothness, strong_convexity):
 def step_contraction(step_size, smoothness, strong_convexity):
     """Lipschitz constant ``c = 1 − ηλ`` of one projected gradient step.
 
-    Step 1 of the module derivation (math.md §3). Refuses step sizes above
+    Step 1 of the module derivation. Refuses step sizes above
     ``2 / (L + 2λ)``, where the constant would be ``η(L + λ) − 1`` instead.
 
     Parameters
@@ -713,7 +713,7 @@ def removal_rdp_coefficient(shift_steps, shifts, request_step, n_steps, contract
                             per_step_shift=0.0):
     """The default unlearning certificate: the better of two valid PABI bounds.
 
-    math.md §3.2, module derivation: (a) the coupled distance ``Z`` of step 3
+    The module derivation: (a) the coupled distance ``Z`` of step 3
     (capped at the diameter 2R) up to ``request_step``, the first step after
     the last request, followed by the closed form of step 5 over the
     ``n_steps − request_step`` identical steps since; (b) the exact PABI of

@@ -106,7 +106,7 @@ def gradient_clipping_rdp_coefficient(initial_radius, clip_norm, step_size, l2, 
 def gradient_clipping_rdp_coefficient_closed_form(initial_radius, clip_norm, step_size, l2, noise_std, n_steps):
     """Closed forms of :func:`gradient_clipping_rdp_coefficient` for constant σ.
 
-    [NN] Corollary of Theorem 3 (math.md §4): λ = 0 gives
+    [NN] Corollary of Theorem 3 (module docstring): λ = 0 gives
     ``ρ_R = 2 (C₀ + γC₁T)² / (σ² T)``; λ > 0 gives
     ``ρ_R = Z² (1 − ρ²) / (2σ² (1 − ρ^{2T}))`` with
     ``Z = 2C₀ρ^T + (2C₁/λ)(1 − ρ^T)``, ``ρ = 1 − γλ``.
@@ -167,7 +167,7 @@ def gaussian_hockey_stick(epsilon, r):
 def model_clipping_deltas(epsilon, r, n_steps):
     """δ_t after each of T noisy model-clipping steps, at a fixed ε.
 
-    [ADC] Theorem 3 applied step by step as in [NN] Theorem 4 (math.md §4):
+    [ADC] Theorem 3 applied step by step as in [NN] Theorem 4 (module docstring):
     ``δ₀ = 1``, ``ε̃_t = log(1 + (e^ε − 1)/δ_t)``, ``δ_{t+1} = δ_t θ_{ε̃_t}(r)``.
 
     Parameters

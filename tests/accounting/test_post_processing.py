@@ -1,4 +1,4 @@
-"""Any-loss bounds of Koloskova et al.: closed forms, PABI cross-checks, the theta values of math.md."""
+"""Any-loss bounds of Koloskova et al.: closed forms, PABI cross-checks, the theta values of the published Gaussian hockey-stick."""
 
 import numpy as np
 import pytest
@@ -63,7 +63,7 @@ def test_sound_conversion_of_gradient_clipping_grows_with_alpha():
     "epsilon, r, expected",
     [(1.0, 2.0, 0.5098617), (1.0, 1.0, 0.1269367), (0.0, 2.0, 2 * norm.cdf(1) - 1)],
 )
-def test_theta_values_of_math_md(epsilon, r, expected):
+def test_theta_values_of_the_gaussian_hockey_stick(epsilon, r, expected):
     assert gaussian_hockey_stick(epsilon, r) == pytest.approx(expected, abs=5e-8)
 
 
@@ -84,7 +84,7 @@ def test_theta_in_log_space_for_large_epsilon():
     assert gaussian_hockey_stick(800.0, 200.0) == pytest.approx(norm.cdf(100 - 4.0), abs=1e-12)
 
 
-def test_model_clipping_recursion_of_math_md():
+def test_model_clipping_recursion_needs_six_steps_at_r_2():
     steps, final = model_clipping_steps(1.0, 1e-5, clip_radius=1.0, noise_std=1.0)  # r = 2
     assert steps == 6
     deltas = model_clipping_deltas(1.0, 2.0, 6)
