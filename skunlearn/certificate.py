@@ -1,4 +1,11 @@
-"""The unlearning certificate: an immutable, JSON-serialisable record."""
+"""The unlearning certificate: an immutable, JSON-serialisable record.
+
+``str(certificate)`` is a sentence saying what it guarantees, ``repr`` one
+short line, ``_repr_html_`` a table for notebooks. For JSON:
+``certificate.to_json()`` (strict: an infinite ε is written ``"inf"``, never
+``Infinity``), or ``json.dumps(payload, default=UnlearningCertificate.json_default)``
+for a certificate inside a larger structure (the ``__json__`` protocol).
+"""
 
 from __future__ import annotations
 
@@ -72,6 +79,13 @@ def _plain(value):
 
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 
+#: What a certificate issued by ``fit`` (before any request) says, by method.
+_BEFORE_REQUESTS = {
+    "pnsgd-learning-dp": "the training's own DP guarantee, before any request",
+    "pnsgd-training": "no guarantee before a request",
+    "mlp-training": "no guarantee before a request",
+}
+
 
 class FrozenHistory(tuple):
     """A history whose entries are read-only mappings of scalars, checked once when each was added.
@@ -126,7 +140,7 @@ def _frozen(value):
     return value
 
 
-@dataclasses.dataclass(frozen=True, eq=True)
+@dataclasses.dataclass(frozen=True, eq=True, repr=False)
 class UnlearningCertificate:
     """What a model's privacy guarantee is, and the proof it rests on.
 
@@ -145,12 +159,21 @@ class UnlearningCertificate:
         The Rényi bound ε_α at that order.
     method : str
         Which bound: for example ``"pnsgd-coupled"`` or ``"model-clipping"``.
+        Before any request, ``fit`` issues ``"pnsgd-learning-dp"``
+        (NoisyLogisticRegression with noisy training: the training's own
+        differential-privacy guarantee for one row), ``"pnsgd-training"``
+        (NoisyLogisticRegression trained without noise) or ``"mlp-training"``
+        (NoisyMLPClassifier): the last two give no guarantee before a request
+        (ε = inf).
     reference : str
         The paper and theorem followed.
     neighbouring : str
         The neighbouring relation certified.
     noise : float
-        The noise parameter σ of the noisy steps.
+        The noise parameter of the noisy steps, as the estimator's own
+        parameter: NoisyLogisticRegression's σ (each step adds noise of
+        standard deviation ``sqrt(2η) σ``), NoisyMLPClassifier's per-step
+        standard deviation itself.
     steps : int
         Noisy steps behind the guarantee (since the last request for unlearning).
     rows_forgotten, requests : int
@@ -184,6 +207,15 @@ class UnlearningCertificate:
     >>> cert.satisfied
     True
     >>> UnlearningCertificate.from_json(cert.to_json()) == cert
+    True
+    >>> cert
+    UnlearningCertificate(method='pnsgd-coupled', epsilon=0.8, delta=1e-05, target=(1, 1e-05), satisfied=True, rows_forgotten=1, requests=1)
+
+    Inside a larger JSON document:
+
+    >>> import json
+    >>> text = json.dumps({"model": "v3", "certificate": cert}, default=UnlearningCertificate.json_default)
+    >>> UnlearningCertificate.from_dict(json.loads(text)["certificate"]) == cert
     True
     """
 
@@ -241,7 +273,12 @@ class UnlearningCertificate:
         return bool(self.epsilon <= self.target_epsilon and self.delta <= self.target_delta)
 
     def to_dict(self) -> dict:
-        """A plain dict of builtins (``json.dumps``-ready); includes ``satisfied``."""
+        """A plain dict of builtins; includes ``satisfied``.
+
+        Non-finite numbers stay floats (``math.inf``), so ``json.dumps`` of it
+        would write the non-standard ``Infinity``: use :meth:`to_json` or
+        :meth:`__json__` for strict JSON.
+        """
         data = {field.name: _plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
         data["history"] = [dict(entry) for entry in data["history"]]
         data["satisfied"] = self.satisfied
@@ -280,9 +317,34 @@ class UnlearningCertificate:
             raise ValueError(f"satisfied={data['satisfied']!r} contradicts epsilon and delta")
         return certificate
 
-    def to_json(self) -> str:
-        """Strict JSON text of :meth:`to_dict`: non-finite numbers are written as ``"inf"``, never ``Infinity``."""
-        return json.dumps(_strict(self.to_dict()), allow_nan=False)
+    def to_json(self, *, indent=None, sort_keys=False) -> str:
+        """Strict JSON text of :meth:`to_dict`: non-finite numbers are written as ``"inf"``, never ``Infinity``.
+
+        :meth:`from_json` reads it back. ``indent`` and ``sort_keys`` are
+        passed to :func:`json.dumps`.
+        """
+        return json.dumps(self.__json__(), allow_nan=False, indent=indent, sort_keys=sort_keys)
+
+    def __json__(self, *args) -> dict:
+        """The strict JSON form as a dict of builtins (non-finite numbers as ``"inf"``); what :meth:`to_json` writes.
+
+        The ``__json__`` protocol of web frameworks (extra arguments, such as
+        a request, are ignored); with the standard library, pass
+        :meth:`json_default` as ``default``.
+        """
+        return _strict(self.to_dict())
+
+    @staticmethod
+    def json_default(value):
+        """``default=`` hook for :func:`json.dumps`: certificates (and any object with ``__json__``) as strict JSON.
+
+        Examples
+        --------
+        ``json.dumps({"certificate": model.certificate_}, default=UnlearningCertificate.json_default)``
+        """
+        if hasattr(value, "__json__"):
+            return value.__json__()
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
     def verify(self, rtol: float = 1e-9) -> "UnlearningCertificate":
         """Recompute ε and δ from the certificate's own record with the accountant.
@@ -340,9 +402,26 @@ class UnlearningCertificate:
         """Rebuild a certificate from :meth:`to_json` output."""
         return cls.from_dict(json.loads(text))
 
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(method={self.method!r}, epsilon={self.epsilon:.4g}, delta={self.delta:.4g}, "
+                f"target=({self.target_epsilon:.4g}, {self.target_delta:.4g}), satisfied={self.satisfied}, "
+                f"rows_forgotten={self.rows_forgotten}, requests={self.requests})")
+
     def __str__(self) -> str:
-        status = "satisfied" if self.satisfied else "NOT satisfied"
         order = "" if self.order is None else f" (Rényi order {self.order:.3g})"
+        before = _BEFORE_REQUESTS.get(self.method)
+        target = f"({_fmt(self.target_epsilon)}, {self.target_delta:.3g})"
+        if before is not None and self.requests == 0:
+            if math.isinf(self.epsilon):
+                claim = ("training ran without noise" if self.noise == 0 else
+                         "the training of a non-convex model carries no (ε, δ) claim")
+            else:
+                claim = (f"({_fmt(self.epsilon)}, {self.delta:.3g})-differential privacy for any one training row"
+                         f"{order}")
+            noise = f"at noise {self.noise:.4g}" if self.noise > 0 else "without noise"
+            return (f"{before}: {claim}; each unlearning request will be certified against the target {target}; "
+                    f"{self.steps} training steps {noise}")
+        status = "satisfied" if self.satisfied else "NOT satisfied"
         return (
             f"({_fmt(self.epsilon)}, {self.delta:.3g})-{self.method} certificate{order}: {status} "
             f"for target ({_fmt(self.target_epsilon)}, {self.target_delta:.3g}); "
@@ -354,7 +433,8 @@ class UnlearningCertificate:
         rows = [
             ("certified (ε, δ)", f"({_fmt(self.epsilon)}, {self.delta:.3g})"),
             ("target (ε, δ)", f"({_fmt(self.target_epsilon)}, {self.target_delta:.3g})"),
-            ("satisfied", "yes" if self.satisfied else "no"),
+            ("satisfied", "not applicable before a request" if self.method in _BEFORE_REQUESTS and self.requests == 0
+             else "yes" if self.satisfied else "no"),
             ("method", f"{self.method} — {self.reference}"),
             ("neighbouring relation", self.neighbouring),
             ("noise, steps", f"{self.noise:.4g}, {self.steps}"),
@@ -363,7 +443,10 @@ class UnlearningCertificate:
         rows += [(f"constant {k}", f"{v:.6g}" if isinstance(v, float) else str(v)) for k, v in self.constants.items()]
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                        for k, v in rows)
-        return f"<table><caption>UnlearningCertificate</caption>{body}</table>"
+        caption = "UnlearningCertificate"
+        if self.method in _BEFORE_REQUESTS and self.requests == 0:
+            caption += f" — {_BEFORE_REQUESTS[self.method]}"
+        return f"<table><caption>{html.escape(caption)}</caption>{body}</table>"
 
 
 def _decoded(value):

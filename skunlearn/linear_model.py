@@ -74,7 +74,11 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         ``unlearning_epochs`` noisy epochs. 0 runs without noise and certifies
         nothing (ε = inf). A positive σ whose per-step noise is below ``2**20``
         ulps of the radius R (noise the binary64 parameters could not carry)
-        is refused.
+        is refused. Which quantity: σ is not a standard deviation here; each
+        noisy step adds to every parameter Gaussian noise of standard
+        deviation ``sqrt(2 * step_size_) * noise`` (NoisyMLPClassifier's
+        ``noise`` and ``unlearning_noise`` are that per-step standard
+        deviation itself).
     unlearning_epochs : int, default=3
         The noisy-epoch budget per single-row request that the noise is
         calibrated for.

@@ -68,7 +68,10 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         Training epochs.
     noise : float, default=1e-3
         Standard deviation of the noise added to every parameter at each
-        training step (the certificate does not rely on it).
+        training step (the certificate does not rely on it). Which quantity:
+        the per-step standard deviation itself, as ``unlearning_noise``
+        (NoisyLogisticRegression's ``noise`` is a σ whose per-step standard
+        deviation is ``sqrt(2η) σ``).
     radius : float, default=10.0
         C₀: training projects the model on this ball and each request clips
         to it. 10 holds the weights of a small network on standardised data.
@@ -84,7 +87,8 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
     unlearning_epochs : int, default=1
         Noisy epochs a request runs; the noise is calibrated for it.
     unlearning_noise : float or None, default=None
-        σ of the noisy phase; None calibrates the smallest that meets the target
+        σ of the noisy phase, the per-step standard deviation of the noise
+        added to every parameter; None calibrates the smallest that meets the target
         within ``unlearning_epochs``. A σ below ``2**20`` ulps of the largest
         clip radius (noise the binary64 parameters could not carry) is refused.
     gradient_clip : float, default=1.0

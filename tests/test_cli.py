@@ -39,6 +39,20 @@ def test_demo_fits_unlearns_and_certifies(capsys):
     assert "retrain" in out and "NoisyMLPClassifier" in out
 
 
+def test_demo_explains_itself_and_compares_with_scikit_learn(capsys):
+    assert main(["demo", "--requests", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "How to read it." in out and "what is guaranteed before anyone asks to forget a row" in out
+    assert "NOT satisfied" not in out  # after fit there is no target to miss
+    assert out.count("no guarantee before a request") == 2  # noise-free logistic training, and the MLP
+    baselines = [line for line in out.splitlines()
+                 if line.strip().startswith("sklearn ") and "test accuracy" in line]
+    assert len(baselines) == 2
+    assert "LogisticRegression()" in baselines[0] and "MLPClassifier(" in baselines[1]
+    for line in baselines:
+        assert 0.8 < float(line.split("test accuracy")[1].split()[0]) <= 1.0
+
+
 def test_no_subcommand_prints_help_and_succeeds():
     result = subprocess.run([sys.executable, "-m", "skunlearn"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
