@@ -74,10 +74,10 @@ def main(argv=None):
 
     sizes = np.array([X.shape[1], 256, 10])
     n_params = int(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
-    params = (0.05 * np.random.default_rng(0).standard_normal(n_params)).astype(np.float32)
+    params = 0.05 * np.random.default_rng(0).standard_normal(n_params)  # binary64, as the estimator keeps them
     bounds = cyclic_batch_bounds(n_samples, 128)
     y_codes = y.astype(np.int64)
-    weight = np.ones(n_samples, np.float32)
+    weight = np.ones(n_samples)
     config = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 1e-3, 100.0, np.inf)
     noise_free = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 0.0, 100.0, np.inf)
     run_mlp_epochs(params.copy(), sizes, X[:1024], y_codes[:1024], weight[:1024], cyclic_batch_bounds(1024, 128),
