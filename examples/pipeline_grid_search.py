@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skunlearn import NoisyLogisticRegression
+from skunlearn import NoisyLogisticRegression, unlearn_pipeline
 
 
 def public_scaling(X):
@@ -36,10 +36,14 @@ def main(n_jobs=2):
     search = GridSearchCV(pipeline, grid, cv=3, n_jobs=n_jobs).fit(X_train, y_train)
     print(f"best {search.best_params_}, test accuracy {search.score(X_test, y_test):.3f}")
 
-    model = search.best_estimator_[-1]  # the refit on all of X_train
-    model.unlearn(np.arange(20))
-    print(model.certificate_)
+    # The request goes through the refit pipeline to its final step; unlearn_pipeline refuses
+    # a pipeline with a step fitted on the private rows (a StandardScaler here would be).
+    unlearn_pipeline(search.best_estimator_, positions=np.arange(20))
+    print(search.best_estimator_[-1].certificate_)
     print(f"test accuracy after forgetting 20 rows {search.best_estimator_.score(X_test, y_test):.3f}")
+    # What to deploy: the pipeline with a predict-only export of the model, which holds no training row.
+    deployed = make_pipeline(FunctionTransformer(public_scaling), search.best_estimator_[-1].export())
+    print(f"deployed copy: test accuracy {deployed.score(X_test, y_test):.3f}")
     return search
 
 

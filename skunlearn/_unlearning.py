@@ -310,6 +310,37 @@ class UnlearningMixin:
             raise ValueError(f"max_epochs must be an integer >= 0, got {max_epochs!r}")
         return self._process_request(indices, positions, max_epochs=int(max_epochs), required=False)
 
+    def export(self):
+        """A predict-only copy for deployment that carries no training data.
+
+        The estimator keeps the retained training rows (it needs them to serve
+        later requests), so its pickle holds them. The export holds only what
+        prediction needs: the parameters, the class set, the feature names and
+        the current certificate; no row, no row label or position, no noise
+        key or seed. Its size is that of the parameters.
+
+        Returns
+        -------
+        CertifiedPredictor
+            With ``predict``, ``predict_proba``, ``predict_log_proba``,
+            ``decision_function``, ``score``, ``classes_`` and
+            ``certificate_``; pickle-able. It does not change when the
+            estimator later forgets rows: export again after each request.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skunlearn import NoisyMLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> model = NoisyMLPClassifier(hidden_layer_sizes=(8,), random_state=0).fit(X, y)
+        >>> predictor = model.unlearn([0]).export()
+        >>> bool((predictor.predict_proba(X) == model.predict_proba(X)).all()), predictor.certificate_.satisfied
+        (True, True)
+        """
+        from .predictor import CertifiedPredictor
+
+        return CertifiedPredictor(self)
+
     @staticmethod
     def _check_classes_survive(state, classes_fixed, new_slots):
         """Refuse a request that would leave a class with no retained row unless ``classes`` fixed the set.

@@ -1,0 +1,137 @@
+"""Forget requests through a fitted scikit-learn Pipeline."""
+
+from __future__ import annotations
+
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
+
+from ._unlearning import UnlearningMixin
+from ._validation import check_is_fitted
+
+__all__ = ["unlearn_pipeline"]
+
+
+def _fitted_on_rows(step):
+    """Whether a pipeline step holds state fitted on the training rows.
+
+    ``None`` and ``"passthrough"`` hold nothing; nor does a transformer that
+    scikit-learn tags as needing no fit (``FunctionTransformer``: its ``fit``
+    records only the number and names of the columns, public). Any other
+    fitted step (a scaler, an encoder, a feature selector, a nested pipeline)
+    is a function of the rows it saw.
+    """
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return False
+    try:
+        if not get_tags(step).requires_fit:
+            return False
+    except (AttributeError, TypeError, ValueError):  # pragma: no cover - objects without tags
+        pass
+    try:
+        check_is_fitted(step)
+    except NotFittedError:
+        return False
+    except TypeError:  # pragma: no cover - not an estimator: assume the worst
+        return True
+    return True
+
+
+def unlearn_pipeline(pipeline, indices=None, *, positions=None, public_steps=(), max_epochs=None):
+    """Forward a forget request through a fitted ``Pipeline`` to its final step.
+
+    The certificate covers the final estimator only. A step before it that was
+    fitted on the training rows (a ``StandardScaler``'s means, a
+    ``PCA``'s components, an encoder's categories) is a function of the rows
+    being forgotten too, and nothing forgets it, so the pipeline as a whole
+    would still carry them while its final step's certificate said otherwise.
+    Such a pipeline is therefore **refused** (a ``ValueError`` naming the
+    steps), not merely warned about: a warning is easily lost in a service's
+    logs, while the certificate it would accompany is exactly what is kept and
+    shown. Stateless steps pass (``"passthrough"``, ``None``,
+    ``FunctionTransformer`` and anything else scikit-learn tags as needing no
+    fit), and so do the steps you declare public in ``public_steps``: fitted on
+    public data, or on statistics that do not depend on the private rows —
+    your claim, which the certificate then rests on.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        Fitted; its final step a NoisyLogisticRegression or NoisyMLPClassifier.
+    indices : pandas Index or Series, array-like of int, or boolean mask, optional
+        The rows to forget, as for the final step's ``unlearn``: index labels
+        (pandas) when the final step saw a DataFrame — the steps before it
+        must pass the frame through, e.g. with
+        ``pipeline.set_output(transform="pandas")`` — or positions where they
+        cannot be mistaken for labels.
+    positions : array-like of int or boolean mask, optional
+        The rows to forget as positions in the ``X`` given to
+        ``pipeline.fit``; give this or ``indices``, not both.
+    public_steps : iterable of str, default=()
+        Names of earlier steps whose fitted state you vouch for as public.
+    max_epochs : int or None, default=None
+        None runs ``unlearn`` (until the certificate meets the target); an
+        integer runs ``partial_unlearn(max_epochs=max_epochs)``.
+
+    Returns
+    -------
+    pipeline
+        The same pipeline; its final step has an updated ``certificate_``.
+
+    Raises
+    ------
+    ValueError
+        When a step before the final one was fitted on the training rows and
+        is not in ``public_steps`` (nothing is changed), or ``public_steps``
+        names no step of the pipeline; and as the final step's ``unlearn``.
+    TypeError
+        When ``pipeline`` is not a Pipeline or its final step cannot unlearn.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer, StandardScaler
+    >>> from skunlearn import NoisyLogisticRegression, unlearn_pipeline
+    >>> X, y = load_digits(return_X_y=True)
+    >>> public = make_pipeline(FunctionTransformer(lambda X: (X - 8.0) / 8.0),
+    ...                        NoisyLogisticRegression(random_state=0)).fit(X, y)
+    >>> unlearn_pipeline(public, positions=[0, 1])[-1].removed_indices_.tolist()
+    [0, 1]
+    >>> private = make_pipeline(StandardScaler(), NoisyLogisticRegression(random_state=0)).fit(X, y)
+    >>> unlearn_pipeline(private, positions=[0, 1])
+    Traceback (most recent call last):
+    ...
+    ValueError: step 'standardscaler' (StandardScaler) was fitted on the training rows: ...
+    >>> unlearn_pipeline(private, positions=[0, 1], public_steps=["standardscaler"])[-1].n_retained_
+    1795
+    """
+    if not isinstance(pipeline, Pipeline):
+        raise TypeError(f"pipeline must be a sklearn.pipeline.Pipeline, got {type(pipeline).__name__}")
+    name, final = pipeline.steps[-1]
+    if not isinstance(final, UnlearningMixin):
+        raise TypeError(f"the final step {name!r} ({type(final).__name__}) cannot unlearn: it must be a "
+                        "NoisyLogisticRegression or NoisyMLPClassifier")
+    if isinstance(public_steps, str):
+        public_steps = (public_steps,)
+    public = set(public_steps)
+    names = [step_name for step_name, _ in pipeline.steps[:-1]]
+    unknown = sorted(public - set(names))
+    if unknown:
+        raise ValueError(f"public_steps names no earlier step of the pipeline: {unknown!r} (steps: {names!r})")
+    fitted = [(step_name, step) for step_name, step in pipeline.steps[:-1]
+              if step_name not in public and _fitted_on_rows(step)]
+    if fitted:
+        described = ", ".join(f"step {step_name!r} ({type(step).__name__})" for step_name, step in fitted)
+        raise ValueError(
+            f"{described} was fitted on the training rows: its fitted state still depends on the rows to "
+            "forget, and the certificate covers the final step only. Nothing was changed. Use row-wise or "
+            "public preprocessing (FunctionTransformer, statistics from public data), or, if the step's "
+            f"state is public, say so: public_steps={[step_name for step_name, _ in fitted]!r}."
+        )
+    if max_epochs is None:
+        final.unlearn(indices, positions=positions)
+    else:
+        final.partial_unlearn(indices, positions=positions, max_epochs=max_epochs)
+    return pipeline
