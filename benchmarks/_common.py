@@ -54,8 +54,27 @@ def synthetic_mnist(n_samples=60_000, n_features=784, n_classes=10, seed=0, dtyp
     return X, y
 
 
+#: Variables some machines set to force older OpenBLAS kernels; users' machines do not.
+FORCED_BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def blas_line():
+    """The BLAS library, kernel architecture and threads numpy runs (threadpoolctl), with a warning when forced."""
+    from threadpoolctl import threadpool_info
+
+    pools = [f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')}, {p.get('num_threads')} threads)"
+             for p in threadpool_info() if p.get("user_api") == "blas"]
+    line = "BLAS: " + ("; ".join(pools) or "none found")
+    forced = [f"{name}={os.environ[name]}" for name in FORCED_BLAS_VARIABLES if name in os.environ]
+    if forced:
+        line += (f"\nWARNING: {', '.join(forced)} forces an older kernel than users get; run through "
+                 "`python -m benchmarks` (which unsets them) for figures as users see them")
+    return line
+
+
 def machine_line():
-    return f"machine: {os.cpu_count()} cores, memory bandwidth {memory_bandwidth() / 1e9:.1f} GB/s (measured)"
+    return (f"machine: {os.cpu_count()} cores, memory bandwidth {memory_bandwidth() / 1e9:.1f} GB/s (measured)\n"
+            f"{blas_line()}")
 
 
 def report(rows, goals):

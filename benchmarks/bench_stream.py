@@ -15,6 +15,7 @@ Usage: ``python benchmarks/bench_stream.py [--requests 1000] [--rows 5000]``.
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import resource
 import sys
@@ -61,6 +62,10 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((args.rows, 20))
     y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from benchmarks._common import blas_line
+
+    print(blas_line())
     print(f"{args.requests} single-row requests on {args.rows} x 20 rows, 3 classes")
     print(f"{'estimator':<26} {'first ms':>9} {'last ms':>9} {'ratio':>7} {'pickle MB':>9} {'after MB':>9} "
           f"{'B/request':>9} {'data MB':>9} {'RSS MB':>8}")
