@@ -295,7 +295,10 @@ def audit_unlearning(estimator, X, y, *, target_index, n_trials, statistic=None,
     confidence : float, default=0.95
     n_jobs : int or None
         joblib parallelism. Estimator classes defined in ``__main__`` or a
-        test module may not reach joblib's worker processes: use None.
+        test module may not reach joblib's worker processes: use None. On a
+        Dask cluster (the ``dask`` extra): run the audit inside
+        ``joblib.parallel_config(backend="dask")`` with a
+        ``distributed.Client`` connected; None then uses all its workers.
     random_state : int or None
         Seeds of the trials; with ``pin_layout=True``, the batch order and the
         noise keys. The same value gives the same audit.

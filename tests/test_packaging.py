@@ -29,3 +29,11 @@ def test_py_typed_marker_is_shipped():
     tomllib = pytest.importorskip("tomllib")
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "py.typed" in config["tool"]["setuptools"]["package-data"]["skunlearn"]
+
+
+def test_dask_extra_brings_the_distributed_scheduler():
+    tomllib = pytest.importorskip("tomllib")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(requirement.startswith("dask[distributed]") for requirement in extras["dask"])
+    # tests/test_dask.py runs in the test suite (it takes seconds), so the test extra installs the scheduler too.
+    assert {"dask", "distributed"} <= {requirement.split(">")[0].split("[")[0] for requirement in extras["test"]}

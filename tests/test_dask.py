@@ -1,0 +1,58 @@
+"""Scale-out on a Dask cluster through joblib's Dask backend (issue 13, item 8; the ``dask`` extra)."""
+
+import numpy as np
+import pytest
+from joblib import parallel_config
+from sklearn.model_selection import GridSearchCV
+
+from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier
+from skunlearn.audit import audit_unlearning, make_canary
+
+distributed = pytest.importorskip(
+    "distributed", reason="dask.distributed is not installed: pip install 'skunlearn[dask]' to run the Dask tests")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as dask_client:
+            yield dask_client
+
+
+@pytest.fixture(scope="module")
+def canary_data():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 4)), np.arange(40) % 2
+    return make_canary(X, y)
+
+
+def test_audit_runs_on_the_cluster_and_agrees_with_a_local_run(client, canary_data):
+    X, y, canary = canary_data
+
+    def audit():
+        return audit_unlearning(NoisyLogisticRegression(max_iter=5), X, y, target_index=canary, n_trials=8,
+                                random_state=0)
+
+    local = audit()
+    with distributed.get_task_stream(client) as tasks, parallel_config(backend="dask"):
+        remote = audit()
+    assert len(tasks.data) > 0  # the trials ran on the cluster
+    np.testing.assert_array_equal(remote.unlearned_statistics, local.unlearned_statistics)
+    np.testing.assert_array_equal(remote.certifying_statistics, local.certifying_statistics)
+    assert remote.epsilon_lower_bound == local.epsilon_lower_bound and remote.consistent
+
+
+@pytest.mark.parametrize("estimator, grid", [
+    (NoisyLogisticRegression(max_iter=3, random_state=0), {"alpha": [1e-2, 1e-1], "batch_size": [8, 16]}),
+    (NoisyMLPClassifier(hidden_layer_sizes=(4,), max_iter=2, finetune_epochs=1, random_state=0),
+     {"alpha": [1e-4, 1e-2]}),
+])
+def test_grid_search_over_our_estimators_runs_on_the_cluster(client, canary_data, estimator, grid):
+    X, y, _ = canary_data
+    with distributed.get_task_stream(client) as tasks, parallel_config(backend="dask"):
+        search = GridSearchCV(estimator, grid, cv=2).fit(X, y)
+    assert len(tasks.data) > 0
+    local = GridSearchCV(estimator, grid, cv=2).fit(X, y)
+    np.testing.assert_array_equal(search.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"])
+    search.best_estimator_.unlearn([0])
+    assert search.best_estimator_.certificate_.satisfied
