@@ -155,8 +155,8 @@ def gaussian_hockey_stick(epsilon, r):
     epsilon, r = float(epsilon), float(r)
     if not (epsilon >= 0 and r >= 0):
         raise ValueError(f"need epsilon >= 0 and r >= 0, got {epsilon} and {r}")
-    if r == 0.0:
-        return 0.0
+    if r == 0.0 or np.isinf(epsilon):
+        return 0.0  # no shift, or an infinite ratio allowed: nothing exceeds e^ε times the other law
     if np.isinf(r):
         return 1.0
     first = ndtr(-(epsilon / r - r / 2.0))
@@ -197,6 +197,7 @@ def model_clipping_deltas(epsilon, r, n_steps):
         if delta <= 0.0:
             deltas.append(0.0)
             continue
+        # Once δ_t is below what binary64 can divide by, ε̃_t is infinite and the contraction is total (θ = 0).
         effective = np.log1p(np.expm1(epsilon) / delta)
         delta = delta * gaussian_hockey_stick(effective, r)
         deltas.append(delta)

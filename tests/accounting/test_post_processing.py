@@ -132,3 +132,14 @@ def test_output_perturbation():
 def test_refuses_inputs_outside_the_theorem(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_model_clipping_recursion_survives_delta_underflow():
+    # delta_t falls below the smallest binary64 number long before 250 steps at r = 6.3, eps = 5: the recursion
+    # must end at 0 (total contraction), not at NaN or an error.
+    from skunlearn.accounting import gaussian_hockey_stick, model_clipping_deltas
+
+    deltas = model_clipping_deltas(5.0, 6.3075, 250)
+    assert np.all(np.isfinite(deltas)) and deltas[-1] == 0.0
+    assert np.all(np.diff(deltas) <= 0)
+    assert gaussian_hockey_stick(np.inf, 2.0) == 0.0
