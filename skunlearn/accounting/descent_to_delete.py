@@ -63,14 +63,9 @@ from __future__ import annotations
 
 import math
 
+from ._checks import positive as _positive
+
 __all__ = ["d2d_contraction", "d2d_noise", "d2d_step_size"]
-
-
-def _positive(name, value):
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
 
 
 def _smooth_and_strong(smoothness, strong_convexity):

@@ -122,6 +122,9 @@ import math
 
 import numpy as np
 
+from ._checks import non_negative as _non_negative
+from ._checks import positive as _positive
+
 __all__ = [
     "ARITHMETIC_MODEL",
     "NOISE_FLOOR_ULPS",
@@ -169,26 +172,10 @@ def gamma(n, unit_roundoff=UNIT_ROUNDOFF):
     >>> gamma(1) > 2.0**-53
     True
     """
-    n = float(n)
-    if not (np.isfinite(n) and n >= 0):
-        raise ValueError(f"n must be a finite number >= 0, got {n}")
+    n = _non_negative("n", n)
     if n * unit_roundoff >= 0.5:
         raise ValueError(f"gamma_n is only bounded for n u < 1/2, got n={n:g}")
     return n * unit_roundoff / (1.0 - n * unit_roundoff)
-
-
-def _positive(name, value):
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
-
-
-def _non_negative(name, value):
-    value = float(value)
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
 
 
 def logistic_step_rounding_error(

@@ -97,6 +97,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import non_negative as _non_negative
+from ._checks import positive as _positive
+
 __all__ = [
     "coupled_distance",
     "cyclic_removal_distance",
@@ -113,20 +116,6 @@ __all__ = [
 ]
 
 NEIGHBOURING_RELATIONS = ("removal", "replacement")
-
-
-def _positive(name, value):
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
-
-
-def _non_negative(name, value):
-    value = float(value)
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
 
 
 def _contraction(value):
