@@ -28,9 +28,24 @@ class _Ledger:
     """What every ledger offers the request handling of :class:`UnlearningMixin`.
 
     Subclasses are frozen dataclasses with ``target_epsilon``, ``target_delta``,
-    ``noise_std`` and ``history`` fields, and implement ``guarantee``,
-    ``with_removed``, ``advanced`` and ``unlearning_certificate``.
+    ``noise_std`` and ``history`` fields, name their ``KIND`` (the record's
+    ``"ledger"`` entry), and implement ``guarantee``, ``with_removed``,
+    ``advanced``, ``fit_certificate`` (before any request) and
+    ``unlearning_certificate``.
     """
+
+    KIND = ""
+
+    def record(self):
+        """Every field but the history: what :func:`ledger_from_record` needs to recompute the certificate."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "history"}
+        return {"ledger": self.KIND, **data}
+
+    def certificate(self, noise_secrecy):
+        """The certificate of this state: the fit's own before any request, else the unlearning one."""
+        if not self.history:
+            return self.fit_certificate(noise_secrecy)
+        return self.unlearning_certificate(noise_secrecy)
 
     def guarantee(self):
         """The (ε, δ) certified in the current state."""
@@ -113,6 +128,8 @@ class StronglyConvexLedger(_Ledger):
     needs, so :func:`ledger_from_record` rebuilds it from a certificate.
     """
 
+    KIND = "strongly-convex"
+
     step_size: float
     lipschitz: float
     smoothness: float
@@ -153,9 +170,14 @@ class StronglyConvexLedger(_Ledger):
         return math.ceil(self.n_slots / self.batch_size)
 
     @property
+    def largest_batch_size(self):
+        """The first batches' slot count: the rows split evenly, ``ceil(n / batches)`` (``cyclic_batch_bounds``)."""
+        return -(-self.n_slots // self.n_batches)
+
+    @property
     def last_batch_size(self):
-        bounds = self.batch_bounds
-        return int(bounds[-1] - bounds[-2])
+        """The last (and smallest) batch's slot count, ``floor(n / batches)``."""
+        return self.n_slots // self.n_batches
 
     @property
     def noise_scale(self):
@@ -165,9 +187,8 @@ class StronglyConvexLedger(_Ledger):
     @property
     def rounding_shift(self):
         """``2e``: the rounding of both runs' steps, charged at every step."""
-        largest_batch = int(np.max(np.diff(self.batch_bounds)))
         return 2.0 * accounting.logistic_step_rounding_error(
-            self.n_features, self.n_outputs, largest_batch, self.step_size, self.strong_convexity, self.radius,
+            self.n_features, self.n_outputs, self.largest_batch_size, self.step_size, self.strong_convexity, self.radius,
             self.data_norm, self.noise_scale, softmax=self.n_outputs > 1, noise_bound=MAX_ABS_NORMAL,
         )
 
@@ -317,14 +338,7 @@ class StronglyConvexLedger(_Ledger):
             "T": self.train_epochs, "bound": self.bound, "rounding_shift": self.rounding_shift,
         }
 
-    def record(self):
-        """Every field, as builtins: what :func:`ledger_from_record` needs to recompute the certificate."""
-        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "history"}
-        data["removed_slots"] = list(self.removed_slots)
-        data["removed_at"] = list(self.removed_at)
-        return {"ledger": "strongly-convex", **data}
-
-    def learning_certificate(self, noise_secrecy):
+    def fit_certificate(self, noise_secrecy):
         """The (ε, δ)-DP guarantee of the noisy training itself; none when training ran without noise."""
         if not self.private_training:
             return UnlearningCertificate(
@@ -372,12 +386,6 @@ class StronglyConvexLedger(_Ledger):
             noise_secrecy=noise_secrecy, record=self.record(),
         )
 
-    def certificate(self, noise_secrecy):
-        """The certificate of this state: the training's own before any request, else the unlearning one."""
-        if not self.history:
-            return self.learning_certificate(noise_secrecy)
-        return self.unlearning_certificate(noise_secrecy)
-
 
 def _to_dp(rho, delta):
     if math.isinf(rho):
@@ -408,6 +416,8 @@ class PostProcessingLedger(_Ledger):
     shift per step grows by twice the update's rounding
     (:func:`~skunlearn.accounting.mlp_step_rounding_error`).
     """
+
+    KIND = "post-processing"
 
     method: str
     initial_radius: float
@@ -515,12 +525,7 @@ class PostProcessingLedger(_Ledger):
                 "gamma": self.step_size, "lambda": self.l2, "steps_per_epoch": self.steps_per_epoch,
                 "method": self.method, "clip_slack": self._slack - 1.0}
 
-    def record(self):
-        """Every field, as builtins: what :func:`ledger_from_record` needs to recompute the certificate."""
-        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "history"}
-        return {"ledger": "post-processing", **data}
-
-    def training_certificate(self, noise_secrecy):
+    def fit_certificate(self, noise_secrecy):
         """After fit: the noisy training of a non-convex model carries no (ε, δ) claim."""
         return UnlearningCertificate(
             epsilon=math.inf, delta=self.target_delta, target_epsilon=self.target_epsilon,
@@ -547,14 +552,8 @@ class PostProcessingLedger(_Ledger):
             arithmetic=accounting.ARITHMETIC_MODEL, noise_secrecy=noise_secrecy, record=self.record(),
         )
 
-    def certificate(self, noise_secrecy):
-        """The certificate of this state: no claim before any request, else the unlearning one."""
-        if not self.history:
-            return self.training_certificate(noise_secrecy)
-        return self.unlearning_certificate(noise_secrecy)
 
-
-_LEDGERS = {"strongly-convex": StronglyConvexLedger, "post-processing": PostProcessingLedger}
+_LEDGERS = {ledger.KIND: ledger for ledger in (StronglyConvexLedger, PostProcessingLedger)}
 
 
 def ledger_from_record(record, history=()):

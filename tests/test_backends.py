@@ -235,3 +235,16 @@ def test_one_step_stays_within_the_a_priori_rounding_bound(loss, n_outputs, radi
     bound = logistic_step_rounding_error(d, n_outputs, n, 1.9, 0.01, radius, 1.0, 1e-3,
                                          softmax=loss == SOFTMAX)
     assert 0 < gap <= bound
+
+
+@pytest.mark.parametrize("n, b", [(10, 4), (1347, 32), (150, 64), (64, 64), (7, 1), (100_000, 64)])
+def test_ledger_batch_sizes_are_those_of_the_layout(n, b):
+    # The ledger derives its largest and last batch from n and b; the kernels run on cyclic_batch_bounds.
+    from skunlearn._ledgers import StronglyConvexLedger
+
+    ledger = StronglyConvexLedger(
+        step_size=1.0, lipschitz=1.0, smoothness=0.25, strong_convexity=0.01, radius=100.0, noise_std=1.0,
+        n_slots=n, batch_size=b, train_epochs=1, target_epsilon=1.0, target_delta=1e-5, n_features=3,
+        n_outputs=1, data_norm=1.0)
+    sizes = np.diff(cyclic_batch_bounds(n, b))
+    assert (ledger.largest_batch_size, ledger.last_batch_size, ledger.n_batches) == (sizes.max(), sizes[-1], sizes.size)
