@@ -9,3 +9,12 @@ def warm_numba_kernels():
 
     for dtype in (np.float32, np.float64):
         warm_up(dtype)
+
+
+@pytest.fixture(scope="module")
+def data():
+    """3,000 x 20 rows, 3 classes: the contract tests' data (tests/test_unlearning.py, tests/test_pipeline_export.py)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 20))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    return X, y

@@ -20,14 +20,6 @@ ESTIMATORS = {
 PACKAGE = os.path.dirname(skunlearn.__file__)
 
 
-@pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((3000, 20))
-    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
-    return X, y
-
-
 @pytest.fixture(scope="module", params=sorted(ESTIMATORS))
 def fitted(request, data):
     X, y = data
