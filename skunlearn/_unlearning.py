@@ -401,21 +401,19 @@ class UnlearningMixin:
             start_ledger, ledger = ledger, ledger.advanced(epochs)
             params, noise_counter, ledger, quiet_epochs = self._finetune(
                 state, slots, np.array(state.params, copy=True), weight, epochs, start_ledger, ledger)
-            # The history lives in the ledger (never read back from the public certificate_).
+            # The history lives in the ledger (never read back from the public certificate_): a new request opens
+            # an entry, a continuation (partial_unlearn without rows) adds its epochs to the last one.
             history = start_ledger.history
-            if new_ids.size:
-                history = history + ({"rows": int(new_ids.size), "epochs": int(epochs)},)
-            elif history:
-                last = dict(history[-1])
-                last["epochs"] = last["epochs"] + int(epochs)
-                history = history[:-1] + (last,)
-            if history and quiet_epochs is not None:  # noise-free epochs the ledger counted (see _finetune)
-                last = dict(history[-1])
-                last["finetune_epochs"] = last.get("finetune_epochs", 0) + int(quiet_epochs)
-                history = history[:-1] + (last,)
-            if history:
-                epsilon, delta = ledger.guarantee()
-                history = history[:-1] + (dict(history[-1], epsilon=epsilon, delta=delta),)
+            if new_ids.size or history:
+                if new_ids.size:
+                    entry = {"rows": int(new_ids.size), "epochs": 0}
+                else:
+                    entry, history = dict(history[-1]), history[:-1]
+                entry["epochs"] += int(epochs)
+                if quiet_epochs is not None:  # noise-free epochs the ledger counted (see _finetune)
+                    entry["finetune_epochs"] = entry.get("finetune_epochs", 0) + int(quiet_epochs)
+                entry["epsilon"], entry["delta"] = ledger.guarantee()
+                history = history + (entry,)
             ledger = ledger.with_history(history)
             removed = np.flatnonzero(removed_mask)
             new_state = state.replace(
