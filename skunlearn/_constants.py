@@ -37,6 +37,22 @@ class LogisticConstants:
         """``M / λ``, a ball that holds the regularised minimiser."""
         return self.lipschitz / self.strong_convexity
 
+    def weighted(self, weight_bound):
+        """The constants of the weighted per-row loss ``w ℓ`` for weights ``0 ≤ w ≤ weight_bound``.
+
+        Its gradient and Hessian are those of ℓ times w, so M and L scale by
+        the bound; λ (the penalty's) and D do not. The minimiser of the
+        weighted objective then lies in the ball of radius ``W M / λ``.
+
+        Examples
+        --------
+        >>> logistic_constants(2, 1.0, 0.01).weighted(3.0).lipschitz
+        3.0
+        """
+        weight_bound = float(weight_bound)
+        return LogisticConstants(self.lipschitz * weight_bound, self.smoothness * weight_bound,
+                                 self.strong_convexity, self.data_norm)
+
 
 def logistic_constants(n_classes, data_norm, l2):
     """Constants M, L, λ for binary (``n_classes == 2``) or softmax loss.

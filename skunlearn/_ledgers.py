@@ -126,6 +126,12 @@ class StronglyConvexLedger(_Ledger):
     problem's shape (``n_features`` columns with the intercept, ``n_outputs``
     rows, rows of norm ≤ ``data_norm``). Its fields are everything the bound
     needs, so :func:`ledger_from_record` rebuilds it from a certificate.
+
+    Row weights (``sample_weight``, ``class_weight``) up to ``weight_bound``
+    W enter through the constants: ``lipschitz`` and ``smoothness`` are those
+    of the weighted per-row loss (W M and W L), so a forgotten row shifts a
+    step by at most ``η W M / b``; ``weight_bound`` itself is the W of the
+    rounding bound (None: weights 0 and 1 only).
     """
 
     KIND = "strongly-convex"
@@ -145,6 +151,7 @@ class StronglyConvexLedger(_Ledger):
     n_outputs: int
     data_norm: float
     bound: str = "coupled"
+    weight_bound: float | None = None
     steps_run: int = 0
     last_request_step: int = 0
     removed_slots: tuple = ()
@@ -190,6 +197,7 @@ class StronglyConvexLedger(_Ledger):
         return 2.0 * accounting.logistic_step_rounding_error(
             self.n_features, self.n_outputs, self.largest_batch_size, self.step_size, self.strong_convexity, self.radius,
             self.data_norm, self.noise_scale, softmax=self.n_outputs > 1, noise_bound=MAX_ABS_NORMAL,
+            weight_bound=self.weight_bound,
         )
 
     def minimum_noise(self):
@@ -336,6 +344,7 @@ class StronglyConvexLedger(_Ledger):
             "L": self.smoothness, "m": self.strong_convexity, "M": self.lipschitz, "R": self.radius,
             "eta": self.step_size, "b": self.batch_size, "n": self.n_slots, "c": self.contraction,
             "T": self.train_epochs, "bound": self.bound, "rounding_shift": self.rounding_shift,
+            **({} if self.weight_bound is None else {"W": self.weight_bound}),
         }
 
     def fit_certificate(self, noise_secrecy):
@@ -379,6 +388,8 @@ class StronglyConvexLedger(_Ledger):
             neighbouring=(
                 "replacement (published form)" if published else
                 "removal: retraining on the retained rows, same initial point, batch slots and epochs"
+                + ("" if self.weight_bound is None else
+                   f", the retained rows' weights; every row's weight at most W = {self.weight_bound:g}")
             ),
             noise=self.noise_std, steps=self.noisy_steps,
             rows_forgotten=len(self.removed_slots), requests=len(self.history),

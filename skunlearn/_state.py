@@ -45,7 +45,8 @@ class FittedState:
     X_slots, y_slots : ndarray
         Training rows in cyclic slot order (forgotten rows zeroed) and their class codes.
     weight : ndarray of float64
-        1 for a retained slot, 0 for a forgotten (or, in the certifying procedure, inert) one.
+        The row's weight (1 without ``sample_weight``/``class_weight``) for a retained slot, 0 for a
+        forgotten (or, in the certifying procedure, inert) one.
     slot_of : ndarray of int64
         Training row -> slot.
     removed_mask : ndarray of bool
@@ -163,8 +164,8 @@ class state_field:
         raise AttributeError(f"{self.name} is part of the published state; build a new state instead")
 
 
-def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, slot_order=None, noise_key=None,
-                 inert_rows=None):
+def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_weight=None, slot_order=None,
+                 noise_key=None, inert_rows=None):
     """Lay the training rows out in cyclic slot order; returns the arrays of a new state.
 
     Copies X into slot order in chunks, so fit never holds a second temporary
@@ -176,6 +177,7 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, slot_
     seed makes everything reproducible, and the certificate says the guarantee
     then holds only against observers who do not know it.
 
+    ``row_weight`` (one per training row; default 1) is laid out with the rows.
     ``slot_order`` (a permutation: row ``slot_order[s]`` goes to slot s),
     ``noise_key`` and ``inert_rows`` (rows whose slots keep zero weight from the
     first step: the certifying procedure) override those draws; the audit uses
@@ -214,7 +216,7 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, slot_
     for start in range(0, n_samples, _COPY_CHUNK_ROWS):
         rows = order[start:start + _COPY_CHUNK_ROWS]
         X_slots[start:start + rows.size, :n_features] = X[rows]
-    weight = np.ones(n_samples)
+    weight = np.ones(n_samples) if row_weight is None else np.asarray(row_weight, dtype=np.float64)[order]
     if inert_rows is not None:
         weight[slot_of[np.asarray(inert_rows, dtype=np.int64)]] = 0
     slots = {

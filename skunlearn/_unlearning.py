@@ -19,7 +19,7 @@ import numpy as np
 from ._backends import get_backend
 from ._requests import parse_forget_request, request_positions, training_index
 from ._state import fitted_attribute, state_field
-from ._validation import check_classification_targets, check_is_fitted, validate_data
+from ._validation import check_classification_targets, check_is_fitted, check_sample_weight, validate_data
 
 __all__ = ["UnlearningMixin", "certified_device"]
 
@@ -41,7 +41,7 @@ def certified_device(device):
 class UnlearningMixin:
     """``unlearn``, ``partial_unlearn`` and the published state of an estimator.
 
-    The estimator provides ``_build_state(X, y, **slot_overrides)`` (a whole
+    The estimator provides ``_build_state(X, y, *, sample_weight, **slot_overrides)`` (a whole
     new :class:`~skunlearn._state.FittedState`),
     ``_finetune(state, slots, params, weight, epochs, start_ledger, end_ledger)
     -> (params, noise_counter, ledger, noise-free epochs the ledger counted or None)``
@@ -94,10 +94,13 @@ class UnlearningMixin:
         check_is_fitted(self)
         return self.__dict__["_state"]
 
-    def _fit_and_publish(self, X, y, **slot_overrides):
-        """Build a whole new state from ``(X, y)`` and publish it; the old one stays until then."""
+    def _fit_and_publish(self, X, y, **options):
+        """Build a whole new state from ``(X, y)`` (``sample_weight`` and slot overrides in ``options``) and publish it.
+
+        The old state stays published until the new one is whole.
+        """
         with self._request_lock:
-            state = self._build_state(X, y, **slot_overrides)
+            state = self._build_state(X, y, **options)
             self._state = state
         return self
 
@@ -142,6 +145,65 @@ class UnlearningMixin:
             features["training_index_"] = index
         return X, y_codes, classes, features
 
+    def _row_weights(self, sample_weight, X, y_codes, classes):
+        """Each row's weight ``sample_weight × class_weight[y]`` and the bound W the certificate charges.
+
+        Returns ``(weights, bound, inferred)``: ``(None, None, False)`` when
+        neither is given (every weight is 1). The bound is public — and any
+        request may be served — when it comes from the estimator's parameters:
+        ``max_sample_weight`` times the largest class weight, or, without
+        ``sample_weight``, the largest class weight over the class set.
+        Otherwise it is the largest row weight seen (``inferred``): a request
+        that would forget every retained row of that weight is then refused
+        (see :meth:`_check_weight_bound_holds`), since the noise was calibrated
+        for it.
+        """
+        class_weight = getattr(self, "class_weight", None)
+        max_sample_weight = getattr(self, "max_sample_weight", None)
+        if sample_weight is None and class_weight is None:
+            if max_sample_weight is not None and max_sample_weight < 1:
+                raise ValueError(f"max_sample_weight={max_sample_weight:g} is below the weight 1 of every row "
+                                 "(no sample_weight was given)")
+            return None, None, False
+        if isinstance(class_weight, str):
+            raise ValueError(
+                'class_weight="balanced" weighs each class by its count among the training rows, and the counts '
+                "change when a row is forgotten: the certifying retraining would weigh every row of that class "
+                "differently. Pass class_weight as a dict computed from public class frequencies (for instance "
+                "sklearn.utils.class_weight.compute_class_weight on a public sample)."
+            )
+        factors = np.ones(classes.size)
+        if class_weight is not None:
+            for label, value in class_weight.items():
+                position = np.flatnonzero(classes == label)
+                if position.size == 0:
+                    raise ValueError(f"class_weight names the label {label!r}, which is not in the class set "
+                                     f"{classes.tolist()!r}")
+                if not (isinstance(value, (int, float, np.integer, np.floating)) and np.isfinite(value)
+                        and value >= 0):
+                    raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0, got {value!r}")
+                factors[position] = float(value)
+        weights = factors[y_codes]
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            if max_sample_weight is not None and sample_weight.max() > max_sample_weight:
+                raise ValueError(
+                    f"sample_weight reaches {sample_weight.max():g}, above max_sample_weight={max_sample_weight:g}, "
+                    "the public bound the certificate is calibrated for; raise max_sample_weight"
+                )
+            weights = weights * sample_weight
+        if not np.any(weights > 0):
+            raise ValueError("every row has weight zero (sample_weight times class_weight): nothing to train on")
+        if max_sample_weight is not None:
+            bound, inferred = float(max_sample_weight) * float(factors.max()), False
+        elif sample_weight is None:
+            bound, inferred = float(factors.max()), False
+        else:
+            bound, inferred = float(weights.max()), True
+        if bound == 1.0 and np.all((weights == 0) | (weights == 1)):
+            return weights, None, False  # weights 0 and 1 only: the unweighted constants and arithmetic
+        return weights, bound, inferred
+
     def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading, slots):
         """``n_epochs`` epochs of the backend's ``kernel_name`` over ``slots`` from noise index ``counter``.
 
@@ -177,9 +239,10 @@ class UnlearningMixin:
         """
         return self._fit(X, y, slot_order=slot_order, noise_key=noise_key, inert_rows=rows)
 
-    def _fit(self, X, y, *, slot_order=None, noise_key=None, inert_rows=None):
+    def _fit(self, X, y, *, sample_weight=None, slot_order=None, noise_key=None, inert_rows=None):
         """``fit``, with the slot layout and noise key optionally fixed (see :func:`skunlearn._state.layout_slots`)."""
-        return self._fit_and_publish(X, y, slot_order=slot_order, noise_key=noise_key, inert_rows=inert_rows)
+        return self._fit_and_publish(X, y, sample_weight=sample_weight, slot_order=slot_order, noise_key=noise_key,
+                                     inert_rows=inert_rows)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -353,7 +416,8 @@ class UnlearningMixin:
         if classes_fixed or new_slots.size == 0:
             return
         classes = state.attributes["classes_"]
-        retained = state.weight > 0
+        retained = np.ones(state.weight.size, dtype=bool)  # by slot; weights may be 0 for retained rows too
+        retained[state.slot_of[state.removed_mask]] = False
         before = np.bincount(state.y_slots[retained], minlength=classes.size)
         removed = np.bincount(state.y_slots[new_slots], minlength=classes.size)
         emptied = np.flatnonzero((before > 0) & (before == removed))
@@ -362,6 +426,27 @@ class UnlearningMixin:
                 f"the request would forget every retained row of class {classes[emptied].tolist()}; the model's "
                 "class set would then depend on the forgotten rows. Nothing was changed. Pass the public class set "
                 f"at fit (classes={classes.tolist()!r}) to allow it."
+            )
+
+    @staticmethod
+    def _check_weight_bound_holds(state, new_slots):
+        """Refuse a request that would forget every retained row of the largest weight, when that bound was inferred.
+
+        The noise was calibrated for the largest row weight W; learnt from
+        ``sample_weight``, the certifying retraining on the retained rows would
+        use a smaller bound if the request took every row of weight W. With
+        ``max_sample_weight`` the bound is public and such a request is fine.
+        """
+        bound = state.config.get("inferred_weight_bound")
+        if bound is None or new_slots.size == 0:
+            return
+        weight = state.weight.copy()
+        weight[new_slots] = 0
+        if weight.max() < bound:
+            raise ValueError(
+                f"the request would forget every retained row of the largest sample weight ({bound:g}), which the "
+                "certificate's noise was calibrated for; the bound would then depend on the forgotten rows. Nothing "
+                f"was changed. Refit with that bound given as public information (max_sample_weight=...) to allow it."
             )
 
     def _process_request(self, indices, positions, max_epochs, required):
@@ -374,6 +459,7 @@ class UnlearningMixin:
                 return self
             new_slots = state.slot_of[new_ids]
             self._check_classes_survive(state, self.classes is not None, new_slots)
+            self._check_weight_bound_holds(state, new_slots)
             ledger = state.ledger.with_removed(new_slots) if new_ids.size else state.ledger
             minimum = 1 if new_ids.size else 0
             limit = self.max_unlearning_epochs if max_epochs is None else max_epochs

@@ -108,6 +108,20 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         None learns it from ``y``; a request that would then forget every
         retained row of a class is refused, because the class set would
         depend on the forgotten rows.
+    class_weight : dict or None, default=None
+        Weights ``{label: weight}`` multiplying each row's loss (labels not
+        named weigh 1), as in ``SGDClassifier``. A heavier row moves the
+        model more, so the certificate charges the largest weight W (see
+        ``max_sample_weight``): the noise a request needs grows about in
+        proportion to W. ``"balanced"`` is refused: it weighs classes by
+        their counts among the training rows, which the forgotten rows change.
+    max_sample_weight : float or None, default=None
+        Public bound on ``sample_weight``; the certificate then charges
+        ``W = max_sample_weight × max(class_weight)`` and serves any request.
+        None: W is the largest weight among the rows given to ``fit`` (or the
+        largest class weight when no ``sample_weight`` is given), and a
+        request that would forget every retained row of weight W is refused,
+        because the bound would then depend on the forgotten rows.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where the kernels run. The certificate covers the rounding of the
         numba CPU kernels only, so ``"cuda"`` is refused until the GPU
@@ -196,6 +210,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         "radius": [Interval(Real, 0, None, closed="neither"), None],
         "bound": [StrOptions({"coupled", "published"})],
         "classes": ["array-like", None],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "max_sample_weight": [Interval(Real, 0, None, closed="neither"), None],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -218,6 +234,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         radius=None,
         bound="coupled",
         classes=None,
+        class_weight=None,
+        max_sample_weight=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -236,12 +254,14 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self.radius = radius
         self.bound = bound
         self.classes = classes
+        self.class_weight = class_weight
+        self.max_sample_weight = max_sample_weight
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
     @fit_context
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train on ``(X, y)`` with projected noisy SGD.
 
         Parameters
@@ -250,17 +270,23 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             Dense, finite; float32 stays float32.
         y : array-like of shape (n_samples,)
             Class labels (any hashable type, at least two classes).
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Non-negative row weights multiplying each row's loss (times
+            ``class_weight``), as in ``SGDClassifier``: a row of weight 2
+            pulls as two rows in its batch. The certificate charges the
+            largest weight (see ``max_sample_weight``).
 
         Returns
         -------
         self
         """
-        return self._fit_and_publish(X, y)
+        return self._fit_and_publish(X, y, sample_weight=sample_weight)
 
-    def _build_state(self, X, y, *, slot_order=None, noise_key=None, inert_rows=None):
+    def _build_state(self, X, y, *, sample_weight=None, slot_order=None, noise_key=None, inert_rows=None):
         """A whole fitted state from ``(X, y)``; the layout and noise key may be fixed (see ``layout_slots``)."""
         certified_device(self.device)
         X, y_codes, classes, features = self._validate_training_data(X, y)
+        row_weight, weight_bound, bound_inferred = self._row_weights(sample_weight, X, y_codes, classes)
         n_classes = classes.size
         n_samples, n_features = X.shape
         n_outputs = 1 if n_classes == 2 else n_classes
@@ -268,12 +294,15 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         alpha = (default_l2(n_samples, n_outputs * (n_features + 1), float(self.epsilon), delta)
                  if self.alpha is None else float(self.alpha))
         constants = logistic_constants(n_classes, float(self.data_norm), alpha)
+        if weight_bound is not None:
+            constants = constants.weighted(weight_bound)
         step_limit = accounting.max_step_size(constants.smoothness, constants.strong_convexity)
         step_size = step_limit if self.learning_rate_init is None else float(self.learning_rate_init)
         if step_size > step_limit:
             raise ValueError(
-                f"learning_rate_init={step_size:g} exceeds 2/(L + 2*alpha)={step_limit:g}, the largest step "
-                "for which the certificate holds"
+                f"learning_rate_init={step_size:g} exceeds 2/(L + 2*alpha)={step_limit:g} (L of the "
+                f"{'weighted ' if weight_bound is not None else ''}loss), the largest step for which the "
+                "certificate holds"
             )
         batch_size = n_samples if self.batch_size is None else min(int(self.batch_size), n_samples)
         radius = constants.default_radius() if self.radius is None else float(self.radius)
@@ -283,7 +312,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             strong_convexity=constants.strong_convexity, radius=radius, noise_std=0.0, n_slots=n_samples,
             batch_size=batch_size, train_epochs=int(self.max_iter), target_epsilon=float(self.epsilon),
             target_delta=delta, n_features=n_features + 1, n_outputs=n_outputs, data_norm=constants.data_norm,
-            bound=self.bound, private_training=bool(self.private_training),
+            bound=self.bound, weight_bound=weight_bound, private_training=bool(self.private_training),
         )
         if self.noise is None:
             noise = ledger.calibrated_noise(int(self.unlearning_epochs))
@@ -299,8 +328,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         ledger = dataclasses.replace(ledger, noise_std=noise)
         self._warn_if_noise_dominates(ledger, constants.data_norm)
 
-        slots, _ = layout_slots(X, y_codes, batch_size, self.random_state, extra_columns=1, slot_order=slot_order,
-                                noise_key=noise_key, inert_rows=inert_rows)
+        slots, _ = layout_slots(X, y_codes, batch_size, self.random_state, extra_columns=1, row_weight=row_weight,
+                                slot_order=slot_order, noise_key=noise_key, inert_rows=inert_rows)
         X_slots = slots["X_slots"]
         scale_rows(X_slots[:, :n_features], constants.data_norm, out=X_slots)
         kernel_config = KernelConfig(
@@ -321,7 +350,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             **self._parameter_attributes(params, None),
         }
         return FittedState(**dict(slots, noise_counter=noise_counter), params=params, ledger=ledger,
-                           config={"kernel_config": kernel_config, "data_norm": constants.data_norm},
+                           config={"kernel_config": kernel_config, "data_norm": constants.data_norm,
+                                   "inferred_weight_bound": weight_bound if bound_inferred else None},
                            attributes=attributes)
 
     # Hooks of UnlearningMixin ------------------------------------------------------

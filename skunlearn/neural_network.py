@@ -234,7 +234,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     @fit_context
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train on ``(X, y)`` with projected noisy SGD.
 
         Parameters
@@ -243,17 +243,23 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
             Dense, finite; float32 stays float32.
         y : array-like of shape (n_samples,)
             Class labels (at least two classes).
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Non-negative row weights: each batch's loss is the weighted mean
+            over its retained rows, as in ``MLPClassifier``. The certificate
+            does not depend on the loss (noisy fine-tuning as post-processing,
+            Koloskova et al. 2025), so weights leave it unchanged.
 
         Returns
         -------
         self
         """
-        return self._fit_and_publish(X, y)
+        return self._fit_and_publish(X, y, sample_weight=sample_weight)
 
-    def _build_state(self, X, y, *, slot_order=None, noise_key=None, inert_rows=None):
+    def _build_state(self, X, y, *, sample_weight=None, slot_order=None, noise_key=None, inert_rows=None):
         """A whole fitted state from ``(X, y)``; the layout and noise key may be fixed (see ``layout_slots``)."""
         certified_device(self.device)
         X, y_codes, classes, features = self._validate_training_data(X, y)
+        row_weight, _, _ = self._row_weights(sample_weight, X, y_codes, classes)  # the bound: not needed here
         hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
         if hidden.ndim != 1 or not np.issubdtype(hidden.dtype, np.integer) or np.any(hidden < 1):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
@@ -286,8 +292,8 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
                 )
 
         ledger = dataclasses.replace(ledger, noise_std=noise)
-        slots, init_rng = layout_slots(X, y_codes, batch_size, self.random_state, slot_order=slot_order,
-                                       noise_key=noise_key, inert_rows=inert_rows)
+        slots, init_rng = layout_slots(X, y_codes, batch_size, self.random_state, row_weight=row_weight,
+                                       slot_order=slot_order, noise_key=noise_key, inert_rows=inert_rows)
         activation_code = ACTIVATIONS[self.activation]
         training_config = MLPConfig(
             activation=activation_code, update=MODEL_CLIPPING, step_size=float(self.learning_rate_init),

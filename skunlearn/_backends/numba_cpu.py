@@ -268,7 +268,7 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
     y : ndarray of shape (n_slots,), int64
         Class codes (0/1 for the binary loss).
     weight : ndarray of shape (n_slots,), float64
-        1 for a retained row, 0 for a removed slot.
+        The row's weight for a retained row (1 unless weighted), 0 for a removed slot.
     batch_bounds : ndarray of int64
         Batch j holds slots ``batch_bounds[j]:batch_bounds[j + 1]``.
     config : KernelConfig

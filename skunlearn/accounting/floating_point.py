@@ -35,6 +35,16 @@ B. *Residuals.* The softmax is ½-Lipschitz (its Jacobian ``diag p − p pᵀ`` 
    (assumed within 2u, true of glibc and of LLVM's libm calls), the sum of k
    terms (``γ_{k−1}``), the division and the subtraction of 1: in all
    ``ε_r = L_r γ_d R̄ D + γ_{⌈4Z⌉ + k + 8} + u`` (binary: ``γ_7``).
+B'. *Row weights* (``sample_weight``, ``class_weight``). The kernel computes
+   ``w r`` as ``w`` times the chain of B with one more rounding per entry
+   (binary: the product ``w r̃``; softmax: ``w e^{z_k}`` before the division,
+   then ``− w`` in place of ``− 1``), a relative error ≤ u on a term of
+   magnitude ≤ ``w (M_r + ε_r)``; charging ``γ_2`` leaves room for a
+   compiler's reassociation. For weights ``0 ≤ w ≤ W``:
+   ``‖fl(w r) − w r‖ ≤ W (ε_r + γ_2 (M_r + ε_r))``. C–D below hold with ``M_r``
+   and ``ε_r`` replaced by ``W M_r`` and that bound. Weights 0 and 1 (a
+   forgotten and a retained row, the unweighted estimator) multiply exactly
+   and need no B'.
 C. *Gradient.* ``G = Σ_i r_i x_iᵀ`` over the batch: ``γ_{b+T}`` relative to
    ``Σ_i ‖r̃_i‖ ‖x_i‖ ≤ b (M_r + ε_r) D``, plus the residual error ``b ε_r D``;
    the scale ``η/b`` and its product add ``2u``. Times ``η/b``:
@@ -180,7 +190,7 @@ def gamma(n, unit_roundoff=UNIT_ROUNDOFF):
 
 def logistic_step_rounding_error(
     n_features, n_outputs, batch_size, step_size, l2, radius, data_norm, noise_scale, *, softmax, tasks=4,
-    noise_bound=14.0,
+    noise_bound=14.0, weight_bound=None,
 ):
     """Bound on ‖computed step − exact step‖ of the logistic kernel, from the same input and normals.
 
@@ -204,6 +214,12 @@ def logistic_step_rounding_error(
         Tasks T that split each step's sums.
     noise_bound : float, default=14.0
         Largest magnitude Ξ of a generated normal.
+    weight_bound : float or None, default=None
+        None: every row's weight is 0 or 1, so multiplying a residual by it
+        is exact. A float W: rows carry weights ``0 ≤ w ≤ W``; the weighted
+        residual ``w r`` (one more rounding per entry) then errs by at most
+        ``W (err_r + γ_2 (‖r‖ + err_r))`` (term B'), and the terms after it
+        scale with W.
 
     Returns
     -------
@@ -244,6 +260,11 @@ def logistic_step_rounding_error(
         residual_lipschitz, residual_norm = 0.25, 1.0
         evaluation = gamma(7)
     residual_error = residual_lipschitz * logit_error + evaluation
+    if weight_bound is not None:
+        # B': the weighted residual w r, computed from r with at most two more roundings.
+        weight_bound = _non_negative("weight_bound", weight_bound)
+        residual_error = weight_bound * (residual_error + gamma(2) * (residual_norm + residual_error))
+        residual_norm = weight_bound * residual_norm
     # C: the batch gradient and its scale η/b.
     gradient_error = step_size * data_norm * (
         residual_error + (gamma(b + tasks) + 3.0 * u) * (residual_norm + residual_error))
