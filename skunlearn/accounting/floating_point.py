@@ -35,7 +35,8 @@ B. *Residuals.* The softmax is ½-Lipschitz (its Jacobian ``diag p − p pᵀ`` 
    (assumed within 2u, true of glibc and of LLVM's libm calls), the sum of k
    terms (``γ_{k−1}``), the division and the subtraction of 1: in all
    ``ε_r = L_r γ_d R̄ D + γ_{⌈4Z⌉ + k + 8} + u`` (binary: ``γ_7``).
-B'. *Row weights* (``sample_weight``, ``class_weight``). The kernel computes
+
+   *Row weights* (``sample_weight``, ``class_weight``; term B'). The kernel computes
    ``w r`` as ``w`` times the chain of B with one more rounding per entry
    (binary: the product ``w r̃``; softmax: ``w e^{z_k}`` before the division,
    then ``− w`` in place of ``− 1``), a relative error ≤ u on a term of
