@@ -214,11 +214,14 @@ class UnlearningMixin:
         if n_epochs <= 0:
             return params, counter
         kernel = getattr(get_backend(certified_device(self.device)), kernel_name)
+        n_jobs = getattr(self, "n_jobs", None)
+        threads = {} if n_jobs is None else {"n_threads": n_jobs}  # results never depend on it
         per_call = n_epochs if not self.verbose else 1
         for done in range(0, n_epochs, per_call):
             try:
                 params, counter = kernel(params, *leading, slots["X_slots"], slots["y_slots"], weight,
-                                         slots["batch_bounds"], config, slots["noise_key"], counter, per_call)
+                                         slots["batch_bounds"], config, slots["noise_key"], counter, per_call,
+                                         **threads)
             except SystemError as error:
                 # Ctrl-C inside a compiled kernel surfaces as "returned a result with an exception set".
                 if isinstance(error.__cause__, KeyboardInterrupt):

@@ -126,6 +126,11 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         Where the kernels run. The certificate covers the rounding of the
         numba CPU kernels only, so ``"cuda"`` is refused until the GPU
         kernels' arithmetic is accounted for, and ``"auto"`` uses the CPU.
+    n_jobs : int or None, default=None
+        Threads of the CPU kernel: None uses numba's default (every core
+        unless ``NUMBA_NUM_THREADS`` says otherwise), -1 every core, k > 0 at
+        most k. Each step splits into the same fixed tasks whatever the thread
+        count, so the model, the noise and the certificate do not depend on it.
     random_state : int, RandomState instance or None, default=None
         None (the default) draws the batch order and the noise key from the
         operating system's entropy: nobody can reproduce the noise. An int
@@ -213,6 +218,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "max_sample_weight": [Interval(Real, 0, None, closed="neither"), None],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -237,6 +243,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         class_weight=None,
         max_sample_weight=None,
         device="cpu",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -257,6 +264,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.max_sample_weight = max_sample_weight
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 

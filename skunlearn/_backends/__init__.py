@@ -7,8 +7,8 @@ neither numba kernels nor cupy.
 
 Interface::
 
-    run_logistic_epochs(params, X, y, weight, batch_bounds, config, noise_key, noise_counter, n_epochs)
-        -> (params, noise_counter)
+    run_logistic_epochs(params, X, y, weight, batch_bounds, config, noise_key, noise_counter, n_epochs,
+                        n_threads=None) -> (params, noise_counter)
     run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, noise_key, noise_counter, n_epochs)
         -> (params, noise_counter)
     mlp_loss_gradient(params, layer_sizes, X, y, weight, activation) -> (loss, gradient)

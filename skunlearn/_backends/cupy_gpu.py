@@ -445,8 +445,10 @@ def _gemm(transa, transb, a, b, out):
             _ZERO[out.dtype].ctypes.data, out.data.ptr, n)
 
 
-def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, noise_key, noise_counter, n_epochs):
-    """GPU twin of :func:`skunlearn._backends.numba_cpu.run_logistic_epochs` (same arguments and result)."""
+def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, noise_key, noise_counter, n_epochs,
+                        n_threads=None):
+    """GPU twin of :func:`skunlearn._backends.numba_cpu.run_logistic_epochs` (same arguments and result;
+    ``n_threads``, the CPU's thread count, is ignored)."""
     if n_epochs <= 0:
         return params, noise_counter
     dtype = params.dtype

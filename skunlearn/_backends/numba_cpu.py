@@ -30,6 +30,7 @@ import math
 import os
 import tempfile
 
+import numba
 import numpy as np
 from numba import njit, prange
 from threadpoolctl import ThreadpoolController
@@ -256,7 +257,8 @@ def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, no
     return params
 
 
-def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, noise_key, noise_counter, n_epochs):
+def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, noise_key, noise_counter, n_epochs,
+                        n_threads=None):
     """Run ``n_epochs`` cyclic epochs of projected noisy SGD for logistic regression.
 
     Parameters
@@ -277,6 +279,10 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
     noise_counter : int
         Index of the first normal to draw; each noisy step draws ``params.size``.
     n_epochs : int
+    n_threads : int or None, default=None
+        Threads for this call, in scikit-learn's ``n_jobs`` convention (-1:
+        all; None: numba's default, all cores unless ``NUMBA_NUM_THREADS``
+        says otherwise). The result does not depend on it: the tasks are fixed.
 
     Returns
     -------
@@ -291,11 +297,27 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
     parallel = int(np.max(np.diff(batch_bounds))) * params.size >= _PARALLEL_WORK
     # BLAS runs single-threaded inside the kernel: the tasks are the parallelism, and a
     # multi-threaded BLAS called from a numba thread oversubscribes the cores badly.
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"), _numba_threads(n_threads):
         params = _logistic_epochs(params, X, y, weight, batch_bounds, *config.as_args(), np.uint64(noise_key),
                                   np.uint64(noise_counter), int(n_epochs), parallel)
     drawn = n_epochs * (batch_bounds.size - 1) * params.size if config.noise_scale > 0 else 0
     return params, noise_counter + drawn
+
+
+@contextlib.contextmanager
+def _numba_threads(n_jobs):
+    """numba's thread count for the calling thread (``set_num_threads`` is thread-local), restored after."""
+    if n_jobs is None:
+        yield
+        return
+    available = numba.config.NUMBA_NUM_THREADS
+    threads = min(int(n_jobs), available) if n_jobs > 0 else max(1, available + 1 + int(n_jobs))
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 _CONTROLLER = []
