@@ -125,8 +125,8 @@ def main(argv=None):
 
     from skunlearn import NoisyLogisticRegression
     from skunlearn._backends import SOFTMAX, KernelConfig
-    from skunlearn._backends.numba_cpu import TASKS, fill_normals, run_logistic_epochs
-    from skunlearn._constants import cyclic_batch_bounds, scale_rows
+    from skunlearn._backends.numba_cpu import fill_normals, run_logistic_epochs
+    from skunlearn._constants import cyclic_batch_bounds, scale_rows, step_tasks
 
     print(machine_line())
     X, y = synthetic_mnist(n_samples)
@@ -187,7 +187,7 @@ def main(argv=None):
         ("one epoch, SGDClassifier(log_loss)", f"{sgd * 1e3:8.1f} ms"),
         ("floor: read X once", f"{read_floor * 1e3:8.1f} ms  ({X_slots.nbytes / 1e6:.0f} MB)"),
         (f"floor: draw {n_normals / 1e6:.1f} M normals, one thread", f"{noise_time * 1e3:8.1f} ms  "
-         f"(spread over {TASKS} tasks per step; numpy's Generator: {numpy_noise_time * 1e3:.1f} ms)"),
+         f"(spread over {step_tasks(128)} tasks per step; numpy's Generator: {numpy_noise_time * 1e3:.1f} ms)"),
         ("binary64 GEMM rate, the step's shapes, 1 thread", f"{gemm_rate / 1e9:8.1f} GFLOP/s  "
          f"({product_flops / 1e9:.2f} GFLOP per epoch: {products_floor * 1e3:.1f} ms on {threads} threads)"),
         (f"floor: read X + noise / {threads} + products", f"{floor * 1e3:8.1f} ms"),

@@ -21,7 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LogisticConstants", "cyclic_batch_bounds", "logistic_constants", "scale_rows"]
+__all__ = ["LogisticConstants", "cyclic_batch_bounds", "logistic_constants", "scale_rows", "step_tasks"]
+
+#: Rows per task of a logistic step beyond the first four tasks, and the most tasks a step splits into.
+ROWS_PER_TASK = 32
+MAX_STEP_TASKS = 64
 
 
 @dataclass(frozen=True)
@@ -136,3 +140,21 @@ def cyclic_batch_bounds(n_slots, batch_size):
     sizes = np.full(n_batches, n_slots // n_batches, dtype=np.int64)
     sizes[: n_slots % n_batches] += 1
     return np.concatenate([[0], np.cumsum(sizes)])
+
+
+def step_tasks(batch_size):
+    """Tasks T that the logistic kernel splits a step of ``batch_size`` rows into.
+
+    Fixed by the problem, never by the machine, so the model does not depend on
+    the thread count: 4 up to 128 rows (each task's rows then fit one product),
+    then one per ``ROWS_PER_TASK`` rows, at most ``MAX_STEP_TASKS`` (each task
+    holds a partial gradient of the parameters' size). The tasks' partial
+    gradients are added in task order; the rounding bound counts T
+    (:func:`skunlearn.accounting.logistic_step_rounding_error`).
+
+    Examples
+    --------
+    >>> step_tasks(64), step_tasks(128), step_tasks(1024), step_tasks(60_000)
+    (4, 4, 32, 64)
+    """
+    return min(MAX_STEP_TASKS, max(4, -(-int(batch_size) // ROWS_PER_TASK)))

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import accounting
 from ._backends._ziggurat import MAX_ABS_NORMAL
-from ._constants import cyclic_batch_bounds
+from ._constants import cyclic_batch_bounds, step_tasks
 from .certificate import FrozenHistory, UnlearningCertificate
 
 __all__ = ["PostProcessingLedger", "StronglyConvexLedger", "ledger_from_record"]
@@ -197,7 +197,7 @@ class StronglyConvexLedger(_Ledger):
         return 2.0 * accounting.logistic_step_rounding_error(
             self.n_features, self.n_outputs, self.largest_batch_size, self.step_size, self.strong_convexity, self.radius,
             self.data_norm, self.noise_scale, softmax=self.n_outputs > 1, noise_bound=MAX_ABS_NORMAL,
-            weight_bound=self.weight_bound,
+            weight_bound=self.weight_bound, tasks=step_tasks(self.largest_batch_size),
         )
 
     def minimum_noise(self):

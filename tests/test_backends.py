@@ -214,9 +214,11 @@ def _exact_step(params, X, y, weight, config, noise):
 @pytest.mark.parametrize("loss, n_outputs", [(BINARY_LOGISTIC, 1), (SOFTMAX, 10)])
 @pytest.mark.parametrize("radius", [300.0, 2.0])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_one_step_stays_within_the_a_priori_rounding_bound(loss, n_outputs, radius, dtype):
+@pytest.mark.parametrize("weight_bound", [None, 3.0])
+def test_one_step_stays_within_the_a_priori_rounding_bound(loss, n_outputs, radius, dtype, weight_bound):
     from skunlearn.accounting import logistic_step_rounding_error
     from skunlearn._backends._ziggurat import reference_normals as normals
+    from skunlearn._constants import step_tasks
 
     rng = np.random.default_rng(7)
     n, d = 300, 200
@@ -224,7 +226,7 @@ def test_one_step_stays_within_the_a_priori_rounding_bound(loss, n_outputs, radi
     X = (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(dtype)  # rows of norm <= 1 in X's own type
     X = X / np.maximum(1.0, np.linalg.norm(X.astype(np.float64), axis=1, keepdims=True)).astype(dtype)
     y = rng.integers(0, max(2, n_outputs), n).astype(np.int64)
-    weight = np.ones(n)
+    weight = np.ones(n) if weight_bound is None else rng.uniform(0, weight_bound, n)
     bounds = np.array([0, n])
     params = rng.standard_normal((n_outputs, d))
     params *= 0.99 * radius / np.linalg.norm(params)  # large logits: the hardest case for the bound
@@ -232,8 +234,8 @@ def test_one_step_stays_within_the_a_priori_rounding_bound(loss, n_outputs, radi
     computed, _ = get_backend("cpu").run_logistic_epochs(params.copy(), X, y, weight, bounds, config, 5, 0, 1)
     exact = _exact_step(params, X, y, weight, config, normals(5, 0, params.size))
     gap = float(np.sqrt(np.sum((computed.astype(np.longdouble) - exact) ** 2)))
-    bound = logistic_step_rounding_error(d, n_outputs, n, 1.9, 0.01, radius, 1.0, 1e-3,
-                                         softmax=loss == SOFTMAX)
+    bound = logistic_step_rounding_error(d, n_outputs, n, 1.9, 0.01, radius, 1.0, 1e-3, softmax=loss == SOFTMAX,
+                                         tasks=step_tasks(n), weight_bound=weight_bound)
     assert 0 < gap <= bound
 
 

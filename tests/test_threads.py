@@ -16,7 +16,8 @@ def wide():
     return X / np.abs(X).max(), y
 
 
-def test_models_are_bitwise_identical_for_any_thread_count(wide, monkeypatch):
+@pytest.mark.parametrize("batch_size", [256, 1000])  # 8 and 32 tasks per step (skunlearn._constants.step_tasks)
+def test_models_are_bitwise_identical_for_any_thread_count(wide, monkeypatch, batch_size):
     X, y = wide
     seen = []
     kernel = numba_cpu._logistic_epochs
@@ -29,7 +30,7 @@ def test_models_are_bitwise_identical_for_any_thread_count(wide, monkeypatch):
     models = {}
     for n_jobs in (1, 2, -1):
         seen.clear()
-        model = NoisyLogisticRegression(batch_size=256, max_iter=3, private_training=True, n_jobs=n_jobs,
+        model = NoisyLogisticRegression(batch_size=batch_size, max_iter=3, private_training=True, n_jobs=n_jobs,
                                         random_state=0).fit(X, y)
         model.unlearn([0, 17, 2999])
         expected = 1 if n_jobs == 1 else min(2, numba.config.NUMBA_NUM_THREADS) if n_jobs == 2 else \

@@ -8,8 +8,10 @@ signatures (they slow imports). Parameters and every product are binary64; the
 data may stay float32 (it is converted, exactly, a block of
 :data:`ROW_BLOCK` rows at a time, so no float64 copy of X is ever made).
 
-Each step is split into :data:`TASKS` fixed tasks. Task t computes the
-gradient of the t-th contiguous quarter of the batch's rows (blocks of rows,
+Each step is split into ``step_tasks(b)`` tasks (:func:`skunlearn._constants.step_tasks`:
+4 up to 128-row batches, one per 32 rows beyond, at most 64), a number fixed by the
+problem, never by the machine. Task t computes the
+gradient of the t-th contiguous share of the batch's rows (blocks of rows,
 two single-threaded BLAS products each, ``np.dot``, accumulated in a fixed
 order) and draws the t-th contiguous share of the step's Gaussian noise. Large batches run the tasks in parallel, small
 ones in a plain loop; the decomposition is the same either way, so the model
@@ -35,16 +37,14 @@ import numpy as np
 from numba import njit, prange
 from threadpoolctl import ThreadpoolController
 
+from .._constants import step_tasks
 from . import BINARY_LOGISTIC, KernelConfig
 from ._ziggurat import F_TABLE, GOLDEN, K_TABLE, MAX_ATTEMPTS, MIX_1, MIX_2, W_TABLE, ZIGGURAT_R
 
 #: Fast-accept thresholds as int64 (they are below 2**52): signed compares and conversions are cheaper.
 K_TABLE_SIGNED = K_TABLE.astype(np.int64)
 
-__all__ = ["TASKS", "fill_normals", "mlp_loss_gradient", "run_logistic_epochs", "run_mlp_epochs", "warm_up"]
-
-#: Tasks per step: row parts of the gradient and shares of the noise (fixed, machine-independent).
-TASKS = 4
+__all__ = ["fill_normals", "mlp_loss_gradient", "run_logistic_epochs", "run_mlp_epochs", "warm_up"]
 
 #: Multiply-adds per step below which the tasks run serially (threads do not pay there).
 _PARALLEL_WORK = 200_000
@@ -153,17 +153,18 @@ def fill_normals(out, key, start):
 
 
 @njit(cache=True)
-def _task(t, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale, key,
-          counter):
-    """Task t of a step: gradient of the t-th quarter of rows, and the t-th share of the noise.
+def _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale,
+          key, counter):
+    """Task t of a step: gradient of the t-th share of the rows, and the t-th share of the noise.
 
     The rows go through a float64 block ``rows64[t]`` of :data:`ROW_BLOCK` rows;
     the blocks' products are added to ``partial[t]`` in row order.
     """
-    lo = start + (stop - start) * t // TASKS
-    hi = start + (stop - start) * (t + 1) // TASKS
+    lo = start + (stop - start) * t // n_tasks
+    hi = start + (stop - start) * (t + 1) // n_tasks
     n_features = X.shape[1]
-    partial[t] = 0.0
+    if hi == lo:
+        partial[t] = 0.0
     for first in range(lo, hi, ROW_BLOCK):
         n_rows = min(ROW_BLOCK, hi - first)
         rows = rows64[t, :n_rows]
@@ -173,37 +174,42 @@ def _task(t, params, X, y, weight, start, stop, loss, partial, rows64, scores, p
         block_scores = scores[t, :n_rows]
         np.dot(rows, params.T, block_scores)
         _residuals(block_scores, y, weight, first, loss)
-        np.dot(np.ascontiguousarray(block_scores.T), rows, product[t])
-        partial[t] += product[t]
+        # The first block's product goes straight into the task's partial (no zeroing, no extra pass);
+        # BLAS reads the transposed scores in place.
+        if first == lo:
+            np.dot(block_scores.T, rows, partial[t])
+        else:
+            np.dot(block_scores.T, rows, product[t])
+            partial[t] += product[t]
     if noise_scale > 0.0:
-        _fill_normals(noise, noise.size * t // TASKS, noise.size * (t + 1) // TASKS, key, counter)
+        _fill_normals(noise, noise.size * t // n_tasks, noise.size * (t + 1) // n_tasks, key, counter)
 
 
 @njit(cache=True, parallel=True)
-def _tasks_parallel(params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale,
-                    key, counter):
-    for t in prange(TASKS):
-        _task(t, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale, key,
+def _tasks_parallel(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
+                    noise_scale, key, counter):
+    for t in prange(n_tasks):
+        _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale, key,
               counter)
 
 
 @njit(cache=True)
-def _tasks_serial(params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale,
-                  key, counter):
-    for t in range(TASKS):
-        _task(t, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale, key,
+def _tasks_serial(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
+                  noise_scale, key, counter):
+    for t in range(n_tasks):
+        _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale, key,
               counter)
 
 
 @njit(cache=True)
-def _update_share(t, params, partial, noise, shrink, gradient_scale, noise_scale, squares):
+def _update_share(t, n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares):
     """Share t of ``θ ← shrink θ − scale Σ_tasks g + noise_scale ξ``; its squared norm into squares[t]."""
     flat = params.reshape(-1)
-    gradients = partial.reshape(TASKS, -1)
+    gradients = partial.reshape(n_tasks, -1)
     total = 0.0
-    for i in range(flat.size * t // TASKS, flat.size * (t + 1) // TASKS):
+    for i in range(flat.size * t // n_tasks, flat.size * (t + 1) // n_tasks):
         gradient = gradients[0, i]
-        for u in range(1, TASKS):
+        for u in range(1, n_tasks):
             gradient += gradients[u, i]
         value = shrink * flat[i] - gradient_scale * gradient
         if noise_scale > 0.0:
@@ -215,40 +221,40 @@ def _update_share(t, params, partial, noise, shrink, gradient_scale, noise_scale
 
 
 @njit(cache=True, parallel=True)
-def _update_parallel(params, partial, noise, shrink, gradient_scale, noise_scale, squares):
-    for t in prange(TASKS):
-        _update_share(t, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
+def _update_parallel(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares):
+    for t in prange(n_tasks):
+        _update_share(t, n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
 
 
 @njit(cache=True)
-def _update_serial(params, partial, noise, shrink, gradient_scale, noise_scale, squares):
-    for t in range(TASKS):
-        _update_share(t, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
+def _update_serial(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares):
+    for t in range(n_tasks):
+        _update_share(t, n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
 
 
 @njit(cache=True)
 def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, noise_scale, radius, key, counter,
-                     n_epochs, parallel):
+                     n_epochs, n_tasks, parallel):
     n_outputs, n_features = params.shape
     shrink = 1.0 - step_size * l2
-    partial = np.zeros((TASKS, n_outputs, n_features))
-    product = np.zeros((TASKS, n_outputs, n_features))
-    rows64 = np.zeros((TASKS, ROW_BLOCK, n_features))
-    scores = np.zeros((TASKS, ROW_BLOCK, n_outputs))
+    partial = np.zeros((n_tasks, n_outputs, n_features))
+    product = np.zeros((n_tasks, n_outputs, n_features))
+    rows64 = np.zeros((n_tasks, ROW_BLOCK, n_features))
+    scores = np.zeros((n_tasks, ROW_BLOCK, n_outputs))
     noise = np.zeros(n_outputs * n_features, dtype=np.float64)
-    squares = np.zeros(TASKS)
+    squares = np.zeros(n_tasks)
     for _ in range(n_epochs):
         for j in range(batch_bounds.size - 1):
             start, stop = batch_bounds[j], batch_bounds[j + 1]
             gradient_scale = step_size / (stop - start)
             if parallel:
-                _tasks_parallel(params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
+                _tasks_parallel(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
                                 noise_scale, key, counter)
-                _update_parallel(params, partial, noise, shrink, gradient_scale, noise_scale, squares)
+                _update_parallel(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
             else:
-                _tasks_serial(params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
+                _tasks_serial(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
                               noise_scale, key, counter)
-                _update_serial(params, partial, noise, shrink, gradient_scale, noise_scale, squares)
+                _update_serial(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
             if noise_scale > 0.0:
                 counter += np.uint64(noise.size)
             norm = math.sqrt(squares.sum())
@@ -294,12 +300,13 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
         return params, noise_counter
     _check_arrays(params, X, weight)
     warm_up(X.dtype)
-    parallel = int(np.max(np.diff(batch_bounds))) * params.size >= _PARALLEL_WORK
+    largest_batch = int(np.max(np.diff(batch_bounds)))
+    parallel = largest_batch * params.size >= _PARALLEL_WORK
     # BLAS runs single-threaded inside the kernel: the tasks are the parallelism, and a
     # multi-threaded BLAS called from a numba thread oversubscribes the cores badly.
     with _blas_controller().limit(limits=1, user_api="blas"), _numba_threads(n_threads):
         params = _logistic_epochs(params, X, y, weight, batch_bounds, *config.as_args(), np.uint64(noise_key),
-                                  np.uint64(noise_counter), int(n_epochs), parallel)
+                                  np.uint64(noise_counter), int(n_epochs), step_tasks(largest_batch), parallel)
     drawn = n_epochs * (batch_bounds.size - 1) * params.size if config.noise_scale > 0 else 0
     return params, noise_counter + drawn
 
@@ -591,7 +598,7 @@ def warm_up(dtype):
         bounds = np.array([0, 4, 8], dtype=np.int64)
         for parallel in (False, True):
             _logistic_epochs(np.zeros((2, 3)), X, y, weight, bounds, 1, 0.1, 0.01, 0.1, 10.0,
-                             np.uint64(0), np.uint64(0), 1, parallel)
+                             np.uint64(0), np.uint64(0), 1, 4, parallel)
         _mlp_epochs(np.zeros(3 * 2 + 2 + 2 * 2 + 2), np.array([3, 2, 2], dtype=np.int64), X, y, weight,
                     bounds, 0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, np.uint64(0), np.uint64(0), 1)
         fill_normals(np.empty(4), np.uint64(0), 0)
