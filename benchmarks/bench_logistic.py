@@ -154,7 +154,7 @@ def main(argv=None):
         lambda: run_logistic_epochs(params.copy(), X_slots, y_slots, weight, bounds, config, 1, 0, 1, n_threads=1),
         lambda: numpy_epoch(params, X_slots, y_slots, bounds, 3.0, 1e-3, config.noise_scale, 1e3, rng),
         sgd_epoch,
-    ])
+    ], rounds=5)
     n_normals = (bounds.size - 1) * params.size
     noise_buffer = np.empty(n_normals)
     fill_normals(noise_buffer, np.uint64(1), 0)

@@ -120,14 +120,19 @@ def reference_mlp_loss_gradient(params, layer_sizes, X, y, weight, activation):
 
 def reference_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, noise_key, noise_counter,
                          n_epochs):
-    """Straightforward numpy version of ``numba_cpu.run_mlp_epochs`` (same noise)."""
+    """Straightforward numpy version of ``numba_cpu.run_mlp_epochs`` (same noise).
+
+    As the kernel does, the gradient is computed in X's type from the binary64
+    parameters cast to it; the update is binary64.
+    """
     from ._backends import GRADIENT_CLIPPING
 
     params = np.array(params, dtype=np.float64, copy=True)
     for _ in range(n_epochs):
         for start, stop in zip(batch_bounds[:-1], batch_bounds[1:]):
-            _, gradient = reference_mlp_loss_gradient(params, layer_sizes, X[start:stop], y[start:stop],
-                                                      weight[start:stop], config.activation)
+            _, gradient = reference_mlp_loss_gradient(params.astype(X.dtype), layer_sizes, X[start:stop],
+                                                      y[start:stop], weight[start:stop], config.activation)
+            gradient = gradient.astype(np.float64)
             if config.update == GRADIENT_CLIPPING:
                 norm = np.linalg.norm(gradient)
                 scale = config.step_size * (min(1.0, config.gradient_clip / norm) if norm > 0 else 1.0)

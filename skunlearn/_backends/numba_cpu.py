@@ -4,9 +4,13 @@ One jit policy for every kernel: ``nopython``, ``cache=True``, no
 ``fastmath`` (so the numpy reference of :mod:`skunlearn._testing` matches to
 rounding, and the a priori rounding bound of
 :mod:`skunlearn.accounting.floating_point` describes the arithmetic), no eager
-signatures (they slow imports). Parameters and every product are binary64; the
+signatures (they slow imports). Parameters are binary64. In the logistic
+kernel so is every product (its rounding is charged to the certificate); the
 data may stay float32 (it is converted, exactly, a block of
-:data:`ROW_BLOCK` rows at a time, so no float64 copy of X is ever made).
+:data:`ROW_BLOCK` rows at a time, so no float64 copy of X is ever made). The
+MLP's gradient is computed in X's own type from a copy of the parameters in
+that type (float32 stays float32, at twice the GEMM rate): its certificate
+holds for any gradient, so only the binary64 update, clip and noise count.
 
 Each step is split into ``step_tasks(b)`` tasks (:func:`skunlearn._constants.step_tasks`:
 4 up to 128-row batches, one per 32 rows beyond, at most 64), a number fixed by the
@@ -189,16 +193,16 @@ def _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, 
 def _tasks_parallel(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
                     noise_scale, key, counter):
     for t in prange(n_tasks):
-        _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale, key,
-              counter)
+        _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
+              noise_scale, key, counter)
 
 
 @njit(cache=True)
 def _tasks_serial(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
                   noise_scale, key, counter):
     for t in range(n_tasks):
-        _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale, key,
-              counter)
+        _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
+              noise_scale, key, counter)
 
 
 @njit(cache=True)
@@ -248,8 +252,8 @@ def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, no
             start, stop = batch_bounds[j], batch_bounds[j + 1]
             gradient_scale = step_size / (stop - start)
             if parallel:
-                _tasks_parallel(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
-                                noise_scale, key, counter)
+                _tasks_parallel(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product,
+                                noise, noise_scale, key, counter)
                 _update_parallel(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
             else:
                 _tasks_serial(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
@@ -382,12 +386,12 @@ def _activation_derivative(delta, activations, activation):
 
 
 @njit(cache=True)
-def _mlp_batch_gradient(params, sizes, X, y, weight, lo, hi, activation, buffer, rows64, gradient):
+def _mlp_batch_gradient(params, sizes, X, y, weight, lo, hi, activation, buffer, gradient):
     """Mean loss and gradient over the retained rows of X[lo:hi]; gradient written in place.
 
-    ``buffer`` holds every layer's activations then one delta scratch;
-    ``rows64`` receives the batch's rows converted to float64. Returns
-    (summed loss, retained rows).
+    Computed in X's type: ``params``, ``buffer`` and ``gradient`` have it too.
+    ``buffer`` holds every layer's activations then one delta scratch.
+    Returns (summed loss, retained rows).
     """
     n_rows = hi - lo
     n_layers = sizes.size - 1
@@ -397,10 +401,7 @@ def _mlp_batch_gradient(params, sizes, X, y, weight, lo, hi, activation, buffer,
     gradient[:] = 0.0
     if retained == 0.0:
         return 0.0, 0.0
-    rows = rows64[:n_rows]
-    for i in range(n_rows):
-        for j in range(X.shape[1]):
-            rows[i, j] = X[lo + i, j]
+    rows = X[lo:hi]
     # Forward: layer l's activations at buffer[act_offset[l]:], rows x sizes[l + 1].
     act_offsets = np.zeros(n_layers + 1, dtype=np.int64)
     for l in range(n_layers):
@@ -478,14 +479,19 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
     widest = 0
     for l in range(sizes.size):
         widest = max(widest, sizes[l])
-    buffer = np.empty(max_rows * (width + widest), dtype=params.dtype)
-    rows64 = np.empty((max_rows, X.shape[1]))
-    gradient = np.empty_like(params)
+    # The gradient is computed in X's type from a copy of the binary64 parameters in that type: the
+    # certificate holds for any gradient (Koloskova et al.: the clip bounds what it can do), so only the
+    # update, the clip and the noise (binary64) enter the rounding bound.
+    buffer = np.empty(max_rows * (width + widest), dtype=X.dtype)
+    working = np.empty(params.size, dtype=X.dtype)
+    gradient = np.empty(params.size, dtype=X.dtype)
     noise = np.empty(params.size if noise_std > 0.0 else 0, dtype=np.float64)
     for _ in range(n_epochs):
         for j in range(batch_bounds.size - 1):
-            _, retained = _mlp_batch_gradient(params, sizes, X, y, weight, batch_bounds[j], batch_bounds[j + 1],
-                                              activation, buffer, rows64, gradient)
+            for i in range(params.size):
+                working[i] = params[i]
+            _, retained = _mlp_batch_gradient(working, sizes, X, y, weight, batch_bounds[j], batch_bounds[j + 1],
+                                              activation, buffer, gradient)
             if noise_std > 0.0:
                 # Serially: numba threads next to a multi-threaded BLAS would fight over the cores.
                 _fill_normals(noise, 0, noise.size, key, counter)
@@ -547,11 +553,10 @@ def mlp_loss_gradient(params, layer_sizes, X, y, weight, activation):
     gradient : ndarray of shape (n_params,)
     """
     sizes = np.asarray(layer_sizes, dtype=np.int64)
+    X = np.ascontiguousarray(X, dtype=params.dtype)  # in the parameters' type: a reference for gradient checks
     gradient = np.empty_like(params)
     buffer = np.empty(X.shape[0] * (int(sizes[1:].sum()) + int(sizes.max())), dtype=params.dtype)
-    rows64 = np.empty((X.shape[0], X.shape[1]))
-    loss, retained = _mlp_batch_gradient(params, sizes, X, y, weight, 0, X.shape[0], activation, buffer, rows64,
-                                         gradient)
+    loss, retained = _mlp_batch_gradient(params, sizes, X, y, weight, 0, X.shape[0], activation, buffer, gradient)
     return loss / max(retained, 1.0), gradient
 
 
