@@ -13,18 +13,24 @@ from __future__ import annotations
 
 import threading
 from numbers import Integral
+from typing import TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._backends import get_backend
+from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
 from ._state import fitted_attribute, state_field
 from ._validation import check_classification_targets, check_is_fitted, check_sample_weight, validate_data
 
 __all__ = ["UnlearningMixin", "certified_device"]
 
+#: The estimator a request returns: ``unlearn`` returns its own estimator.
+_Estimator = TypeVar("_Estimator", bound="UnlearningMixin")
 
-def certified_device(device):
+
+def certified_device(device: str) -> str:
     """The device the certified kernels run on.
 
     The GPU kernels' rounding is not yet accounted for in the certificate, so
@@ -254,7 +260,8 @@ class UnlearningMixin:
 
     # Requests ----------------------------------------------------------------------
 
-    def unlearn(self, indices=None, *, positions=None):
+    def unlearn(self: _Estimator, indices: ArrayLike | None = None, *,
+                positions: ArrayLike | None = None) -> _Estimator:
         """Forget training rows and fine-tune until the certificate meets the target.
 
         Name the rows in exactly one of two ways:
@@ -334,7 +341,8 @@ class UnlearningMixin:
         """
         return self._process_request(indices, positions, max_epochs=None, required=True)
 
-    def partial_unlearn(self, indices=None, *, positions=None, max_epochs=1):
+    def partial_unlearn(self: _Estimator, indices: ArrayLike | None = None, *, positions: ArrayLike | None = None,
+                        max_epochs: int = 1) -> _Estimator:
         """Register rows to forget (if given) and run at most ``max_epochs`` noisy epochs.
 
         The anytime form of :meth:`unlearn`: ``certificate_`` is updated and may
@@ -376,7 +384,7 @@ class UnlearningMixin:
             raise ValueError(f"max_epochs must be an integer >= 0, got {max_epochs!r}")
         return self._process_request(indices, positions, max_epochs=int(max_epochs), required=False)
 
-    def export(self):
+    def export(self) -> CertifiedPredictor:
         """A predict-only copy for deployment that carries no training data.
 
         The estimator keeps the retained training rows (it needs them to serve
@@ -403,8 +411,6 @@ class UnlearningMixin:
         >>> bool((predictor.predict_proba(X) == model.predict_proba(X)).all()), predictor.certificate_.satisfied
         (True, True)
         """
-        from .predictor import CertifiedPredictor
-
         return CertifiedPredictor(self)
 
     @staticmethod

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from typing import Any, Literal, Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -226,27 +228,27 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        epsilon=1.0,
-        delta=None,
-        alpha=None,
-        batch_size=64,
-        max_iter=30,
-        learning_rate_init=None,
-        noise=None,
-        unlearning_epochs=3,
-        finetune_epochs=3,
-        private_training=False,
-        data_norm=1.0,
-        radius=None,
-        bound="coupled",
-        classes=None,
-        class_weight=None,
-        max_sample_weight=None,
-        device="cpu",
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-    ):
+        epsilon: float = 1.0,
+        delta: float | None = None,
+        alpha: float | None = None,
+        batch_size: int | None = 64,
+        max_iter: int = 30,
+        learning_rate_init: float | None = None,
+        noise: float | None = None,
+        unlearning_epochs: int = 3,
+        finetune_epochs: int = 3,
+        private_training: bool = False,
+        data_norm: float = 1.0,
+        radius: float | None = None,
+        bound: Literal["coupled", "published"] = "coupled",
+        classes: ArrayLike | None = None,
+        class_weight: Mapping[Any, float] | None = None,
+        max_sample_weight: float | None = None,
+        device: Literal["cpu", "cuda", "auto"] = "cpu",
+        n_jobs: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
         self.epsilon = epsilon
         self.delta = delta
         self.alpha = alpha
@@ -269,7 +271,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     @fit_context
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> NoisyLogisticRegression:
         """Train on ``(X, y)`` with projected noisy SGD.
 
         Parameters
@@ -404,7 +406,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         params = state.params.astype(scaled.dtype, copy=False)
         return scaled @ params.T
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Scores ``s(x) (coef_ · x + intercept_)``; 1-D for binary problems.
 
         Parameters
@@ -418,7 +420,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         scores = self._scores(X, self._published())
         return scores.ravel() if scores.shape[1] == 1 else scores
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``.
 
         Parameters
@@ -435,7 +437,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             return np.column_stack([1.0 - positive, positive])
         return softmax(scores, axis=1)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log of :meth:`predict_proba`, computed stably.
 
         Parameters
@@ -451,7 +453,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             return np.column_stack([log_expit(-scores), log_expit(scores)])
         return log_softmax(scores, axis=1)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Most probable class.
 
         Parameters

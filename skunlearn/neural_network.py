@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Literal, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -190,28 +192,28 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: Literal["relu", "tanh", "logistic"] = "relu",
         *,
-        alpha=1e-4,
-        batch_size=64,
-        learning_rate_init=0.1,
-        max_iter=30,
-        noise=1e-3,
-        radius=10.0,
-        epsilon=1.0,
-        delta=None,
-        unlearn_method="model_clipping",
-        unlearning_epochs=1,
-        unlearning_noise=None,
-        gradient_clip=1.0,
-        clip_radius=None,
-        finetune_epochs=10,
-        classes=None,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-    ):
+        alpha: float = 1e-4,
+        batch_size: int = 64,
+        learning_rate_init: float = 0.1,
+        max_iter: int = 30,
+        noise: float = 1e-3,
+        radius: float = 10.0,
+        epsilon: float = 1.0,
+        delta: float | None = None,
+        unlearn_method: Literal["model_clipping", "gradient_clipping"] = "model_clipping",
+        unlearning_epochs: int = 1,
+        unlearning_noise: float | None = None,
+        gradient_clip: float = 1.0,
+        clip_radius: float | None = None,
+        finetune_epochs: int = 10,
+        classes: ArrayLike | None = None,
+        device: Literal["cpu", "cuda", "auto"] = "cpu",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -234,7 +236,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     @fit_context
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> NoisyMLPClassifier:
         """Train on ``(X, y)`` with projected noisy SGD.
 
         Parameters
@@ -379,7 +381,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
                     activations = expit(activations)
         return activations
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``.
 
         Parameters
@@ -392,7 +394,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         """
         return softmax(self._logits(X), axis=1)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log of :meth:`predict_proba`, computed stably.
 
         Parameters
@@ -405,7 +407,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         """
         return log_softmax(self._logits(X), axis=1)
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Output-layer logits; for two classes, the difference of the two (1-D).
 
         Parameters
@@ -419,7 +421,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         logits = self._logits(X)
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Most probable class.
 
         Parameters
