@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LogisticConstants", "cyclic_batch_bounds", "logistic_constants", "scale_rows", "step_tasks"]
+__all__ = ["LogisticConstants", "cyclic_batch_bounds", "logistic_constants", "scale_rows", "scale_sparse_rows",
+           "shrink_factors", "step_tasks"]
 
 #: Rows per task of a logistic step beyond the first four tasks, and the most tasks a step splits into.
 ROWS_PER_TASK = 32
@@ -114,13 +115,76 @@ def scale_rows(X, data_norm, out=None):
         rows = out[overflowed].astype(np.float64)
         peak = np.max(np.abs(rows), axis=1)
         norms[overflowed] = peak * np.sqrt(np.einsum("ij,ij->i", rows / peak[:, None], rows / peak[:, None]))
-    # Shrink by a margin so that neither the rounding of the float64 norm (at most (d + 1) ulps of
-    # binary64) nor the rounding of the scaled row in X's dtype can leave a row past data_norm: the
-    # certificate's constants assume every stored row has norm <= data_norm exactly.
-    margin = 4 * np.finfo(out.dtype).eps + 2 * (d + 2) * np.finfo(np.float64).eps
-    factors = np.minimum(1.0, data_norm / norms * (1.0 - margin))
-    out *= factors.astype(out.dtype)[:, None]
+    out *= shrink_factors(norms, d + 1, out.dtype, data_norm).astype(out.dtype)[:, None]
     return out
+
+
+def shrink_factors(norms, n_columns, dtype, data_norm):
+    """``min(1, D / ‖x‖)`` per row, shrunk by the rounding margin (the rule of :func:`scale_rows`).
+
+    The margin keeps neither the rounding of the float64 norm (at most
+    ``n_columns + 1`` ulps of binary64) nor the rounding of the scaled row in
+    the data's ``dtype`` from leaving a row past ``data_norm``: the
+    certificate's constants assume every stored row has norm ≤ D exactly.
+    Dense and sparse rows share it.
+
+    Examples
+    --------
+    >>> shrink_factors(np.array([0.5, 4.0]), 3, np.float64, 1.0).round(6)
+    array([1.  , 0.25])
+    """
+    margin = 4 * np.finfo(dtype).eps + 2 * (int(n_columns) + 1) * np.finfo(np.float64).eps
+    return np.minimum(1.0, data_norm / np.asarray(norms, dtype=np.float64) * (1.0 - margin))
+
+
+def scale_sparse_rows(X, data_norm):
+    """:func:`scale_rows` for a CSR matrix: append the intercept column and scale rows to ``data_norm``.
+
+    Parameters
+    ----------
+    X : scipy.sparse CSR matrix or array of shape (n, d)
+    data_norm : float
+
+    Returns
+    -------
+    scipy.sparse.csr_array of shape (n, d + 1), X's dtype, with sorted indices and no
+    explicit duplicates; a new matrix (X is not written).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> scale_sparse_rows(sp.csr_array(np.array([[3.0, 0.0], [0.0, 0.0]])), 1.0).toarray().round(4)
+    array([[0.9487, 0.    , 0.3162],
+           [0.    , 0.    , 1.    ]])
+    """
+    import scipy.sparse as sp
+
+    X = sp.csr_array(X, copy=True)
+    X.sum_duplicates()
+    n, d = X.shape
+    dtype = X.dtype
+    counts = np.diff(X.indptr)
+    indptr = X.indptr.astype(np.int64) + np.arange(n + 1, dtype=np.int64)  # one intercept entry per row
+    indices = np.empty(indptr[-1], dtype=np.int64)
+    data = np.empty(indptr[-1], dtype=dtype)
+    intercept_at = indptr[1:] - 1
+    is_feature = np.ones(indptr[-1], dtype=bool)
+    is_feature[intercept_at] = False
+    indices[is_feature] = X.indices
+    data[is_feature] = X.data
+    indices[intercept_at] = d
+    data[intercept_at] = 1.0
+    rows = np.repeat(np.arange(n), counts + 1)
+    values = data.astype(np.float64)
+    with np.errstate(over="ignore"):
+        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n))
+    overflowed = np.flatnonzero(~np.isfinite(norms))
+    for row in overflowed:  # entries beyond ~1.3e154 overflow when squared: scale by the largest first
+        part = values[indptr[row]:indptr[row + 1]]
+        peak = np.max(np.abs(part))
+        norms[row] = peak * np.sqrt(np.sum((part / peak) ** 2))
+    data *= np.repeat(shrink_factors(norms, d + 1, dtype, data_norm), counts + 1).astype(dtype)
+    return sp.csr_array((data, indices, indptr), shape=(n, d + 1))
 
 
 def cyclic_batch_bounds(n_slots, batch_size):

@@ -22,11 +22,13 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
 from ._constants import cyclic_batch_bounds
 
-__all__ = ["SECRET_NOISE", "SEEDED_NOISE", "FittedState", "fitted_attribute", "layout_slots", "state_field"]
+__all__ = ["SECRET_NOISE", "SEEDED_NOISE", "FittedState", "fitted_attribute", "layout_slots", "scrub_rows",
+           "state_field"]
 
 #: What a certificate says about who can undo it, by the source of the noise key.
 SECRET_NOISE = "the noise key came from the operating system's entropy (128 bits drawn; the generator uses 64)"
@@ -42,8 +44,8 @@ class FittedState:
 
     Attributes
     ----------
-    X_slots, y_slots : ndarray
-        Training rows in cyclic slot order (forgotten rows zeroed) and their class codes.
+    X_slots, y_slots : ndarray (X_slots: or scipy.sparse.csr_array)
+        Training rows in cyclic slot order (forgotten rows zeroed; emptied when sparse) and their class codes.
     weight : ndarray of float64
         The row's weight (1 without ``sample_weight``/``class_weight``) for a retained slot, 0 for a
         forgotten (or, in the certifying procedure, inert) one.
@@ -169,7 +171,8 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_w
     """Lay the training rows out in cyclic slot order; returns the arrays of a new state.
 
     Copies X into slot order in chunks, so fit never holds a second temporary
-    copy of X, and never writes into the caller's arrays.
+    copy of X, and never writes into the caller's arrays. A sparse X gives a
+    CSR array in slot order.
 
     With ``random_state=None`` the batch order, the noise key and the caller's
     further draws come from the operating system's entropy, never from numpy's
@@ -212,10 +215,15 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_w
         key = int(noise_key) % 2**64
     slot_of = np.empty(n_samples, dtype=np.int64)
     slot_of[order] = np.arange(n_samples)
-    X_slots = np.empty((n_samples, n_features + extra_columns), dtype=X.dtype)
-    for start in range(0, n_samples, _COPY_CHUNK_ROWS):
-        rows = order[start:start + _COPY_CHUNK_ROWS]
-        X_slots[start:start + rows.size, :n_features] = X[rows]
+    if sp.issparse(X):
+        # A sparse X stays sparse: its rows in slot order, a new CSR array (the caller fills the extra columns).
+        X_slots = sp.csr_array(X)[order]
+        X_slots.resize((n_samples, n_features + extra_columns))
+    else:
+        X_slots = np.empty((n_samples, n_features + extra_columns), dtype=X.dtype)
+        for start in range(0, n_samples, _COPY_CHUNK_ROWS):
+            rows = order[start:start + _COPY_CHUNK_ROWS]
+            X_slots[start:start + rows.size, :n_features] = X[rows]
     weight = np.ones(n_samples) if row_weight is None else np.asarray(row_weight, dtype=np.float64)[order]
     if inert_rows is not None:
         weight[slot_of[np.asarray(inert_rows, dtype=np.int64)]] = 0
@@ -226,3 +234,22 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_w
         "noise_secrecy": secrecy,
     }
     return slots, other_rng
+
+
+def scrub_rows(X_slots, slots):
+    """A copy of ``X_slots`` with the rows ``slots`` zeroed (dense) or emptied (CSR: values and column indices gone).
+
+    The published array is never written. A sparse row keeps no trace of the
+    columns it used: which features a forgotten row had is itself data about it.
+    """
+    slots = np.asarray(slots, dtype=np.int64)
+    if not sp.issparse(X_slots):
+        X_slots = X_slots.copy()
+        X_slots[slots] = 0
+        return X_slots
+    keep_row = np.ones(X_slots.shape[0], dtype=bool)
+    keep_row[slots] = False
+    counts = np.diff(X_slots.indptr)
+    keep = np.repeat(keep_row, counts)
+    indptr = np.concatenate([[0], np.cumsum(np.where(keep_row, counts, 0))]).astype(X_slots.indptr.dtype)
+    return sp.csr_array((X_slots.data[keep], X_slots.indices[keep], indptr), shape=X_slots.shape)

@@ -16,12 +16,13 @@ from numbers import Integral
 from typing import TypeVar
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from ._backends import get_backend
 from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
-from ._state import fitted_attribute, state_field
+from ._state import fitted_attribute, scrub_rows, state_field
 from ._validation import check_classification_targets, check_is_fitted, check_sample_weight, validate_data
 
 __all__ = ["UnlearningMixin", "certified_device"]
@@ -112,8 +113,9 @@ class UnlearningMixin:
 
     # Training helpers --------------------------------------------------------------
 
-    def _validate_training_data(self, X, y):
-        """Validated ``X`` (C order, float32 kept), class codes of ``y``, the class set, the feature attributes.
+    def _validate_training_data(self, X, y, accept_sparse=False):
+        """Validated ``X`` (C order, float32 kept; CSR if sparse and ``accept_sparse``), class codes of ``y``, the
+        class set, the feature attributes.
 
         The feature attributes include ``training_index_``, the index of a
         pandas ``X`` (its labels only): requests may then name rows by label.
@@ -127,7 +129,8 @@ class UnlearningMixin:
         index = training_index(X)
         shadow = type(self).__new__(type(self))
         shadow.__dict__.update(self.get_params(deep=False), _validation_shadow=True)
-        X, y = validate_data(shadow, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C")
+        X, y = validate_data(shadow, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C",
+                             accept_sparse=accept_sparse)
         check_classification_targets(y)
         if self.classes is None:
             classes, y_codes = np.unique(y, return_inverse=True)
@@ -486,9 +489,9 @@ class UnlearningMixin:
             weight = state.weight.copy()
             weight[new_slots] = 0
             X_slots, y_slots, removed_mask = state.X_slots, state.y_slots, state.removed_mask
-            if new_ids.size or not X_slots.flags.writeable:
-                X_slots, y_slots, removed_mask = X_slots.copy(), y_slots.copy(), removed_mask.copy()
-                X_slots[new_slots] = 0
+            writeable = (X_slots.data if sp.issparse(X_slots) else X_slots).flags.writeable  # joblib may memmap
+            if new_ids.size or not writeable:
+                X_slots, y_slots, removed_mask = scrub_rows(X_slots, new_slots), y_slots.copy(), removed_mask.copy()
                 y_slots[new_slots] = 0
                 removed_mask[new_ids] = True
             slots = {"X_slots": X_slots, "y_slots": y_slots, "batch_bounds": state.batch_bounds,

@@ -8,13 +8,14 @@ import warnings
 from typing import Any, Literal, Mapping
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from . import accounting
 from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig
-from ._constants import logistic_constants, scale_rows
+from ._constants import logistic_constants, scale_rows, scale_sparse_rows
 from ._defaults import default_l2, noise_dominates
 from ._ledgers import StronglyConvexLedger
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
@@ -276,8 +277,11 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Dense, finite; float32 stays float32.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Finite; float32 stays float32. Sparse input (CSR; other formats
+            are converted) stays sparse: the kernels touch only its non-zeros,
+            the noise is the dense one, and the model and certificate are
+            those of the same rows given densely (to rounding).
         y : array-like of shape (n_samples,)
             Class labels (any hashable type, at least two classes).
         sample_weight : array-like of shape (n_samples,) or None, default=None
@@ -295,7 +299,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     def _build_state(self, X, y, *, sample_weight=None, slot_order=None, noise_key=None, inert_rows=None):
         """A whole fitted state from ``(X, y)``; the layout and noise key may be fixed (see ``layout_slots``)."""
         certified_device(self.device)
-        X, y_codes, classes, features = self._validate_training_data(X, y)
+        X, y_codes, classes, features = self._validate_training_data(X, y, accept_sparse="csr")
         row_weight, weight_bound, bound_inferred = self._row_weights(sample_weight, X, y_codes, classes)
         n_classes = classes.size
         n_samples, n_features = X.shape
@@ -338,10 +342,15 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         ledger = dataclasses.replace(ledger, noise_std=noise)
         self._warn_if_noise_dominates(ledger, constants.data_norm)
 
-        slots, _ = layout_slots(X, y_codes, batch_size, self.random_state, extra_columns=1, row_weight=row_weight,
-                                slot_order=slot_order, noise_key=noise_key, inert_rows=inert_rows)
-        X_slots = slots["X_slots"]
-        scale_rows(X_slots[:, :n_features], constants.data_norm, out=X_slots)
+        sparse = sp.issparse(X)
+        slots, _ = layout_slots(X, y_codes, batch_size, self.random_state, extra_columns=0 if sparse else 1,
+                                row_weight=row_weight, slot_order=slot_order, noise_key=noise_key,
+                                inert_rows=inert_rows)
+        if sparse:
+            slots["X_slots"] = scale_sparse_rows(slots["X_slots"], constants.data_norm)
+        else:
+            X_slots = slots["X_slots"]
+            scale_rows(X_slots[:, :n_features], constants.data_norm, out=X_slots)
         kernel_config = KernelConfig(
             loss=BINARY_LOGISTIC if n_classes == 2 else SOFTMAX, step_size=step_size,
             l2=constants.strong_convexity, noise_scale=math.sqrt(2.0 * step_size) * noise, radius=radius,
@@ -401,10 +410,17 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     # Prediction --------------------------------------------------------------------
 
     def _scores(self, X, state):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], accept_sparse="csr", reset=False)
+        if sp.issparse(X):
+            return np.asarray(scale_sparse_rows(X, state.config["data_norm"]) @ state.params.T)
         scaled = scale_rows(X, state.config["data_norm"])
         params = state.params.astype(scaled.dtype, copy=False)
         return scaled @ params.T
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Scores ``s(x) (coef_ · x + intercept_)``; 1-D for binary problems.

@@ -29,11 +29,13 @@ def assert_unchanged(before, model):
 
 
 #: scikit-learn common checks our estimators fail by design, with the reason (``expected_failed_checks``).
+_WEIGHT_IS_NOT_REPETITION = (
+    "a row of weight k is one batch slot while k repeated rows are k slots: the cyclic batches, their 1/b "
+    "scale and the noise calibrated from n differ (as for SGDClassifier)"
+)
 EXPECTED_FAILED_CHECKS = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "a row of weight k is one batch slot while k repeated rows are k slots: the cyclic batches, their 1/b "
-        "scale and the noise calibrated from n differ (as for SGDClassifier)"
-    ),
+    "check_sample_weight_equivalence_on_dense_data": _WEIGHT_IS_NOT_REPETITION,
+    "check_sample_weight_equivalence_on_sparse_data": _WEIGHT_IS_NOT_REPETITION,
 }
 
 

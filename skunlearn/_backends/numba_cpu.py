@@ -38,6 +38,7 @@ import tempfile
 
 import numba
 import numpy as np
+import scipy.sparse
 from numba import njit, prange
 from threadpoolctl import ThreadpoolController
 
@@ -275,8 +276,10 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
     ----------
     params : ndarray of shape (n_outputs, n_features), float64
         Updated in place and returned.
-    X : ndarray of shape (n_slots, n_features)
-        Rows in slot order, C-contiguous, float32 or float64.
+    X : ndarray or scipy.sparse CSR array of shape (n_slots, n_features)
+        Rows in slot order, float32 or float64; dense: C-contiguous; CSR: run by
+        :mod:`skunlearn._backends._numba_sparse` (products over the non-zeros,
+        the same dense noise).
     y : ndarray of shape (n_slots,), int64
         Class codes (0/1 for the binary loss).
     weight : ndarray of shape (n_slots,), float64
@@ -300,6 +303,11 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
     noise_counter : int
         The counter after the last normal drawn.
     """
+    if scipy.sparse.issparse(X):
+        from ._numba_sparse import run_sparse_logistic_epochs
+
+        return run_sparse_logistic_epochs(params, X, y, weight, batch_bounds, config, noise_key, noise_counter,
+                                          n_epochs, n_threads)
     if n_epochs <= 0:
         return params, noise_counter
     _check_arrays(params, X, weight)

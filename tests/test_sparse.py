@@ -1,0 +1,107 @@
+"""Sparse (CSR) input to NoisyLogisticRegression: the same certificate as dense, the same model to rounding."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits, make_classification
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.pipeline import make_pipeline
+
+from skunlearn import NoisyLogisticRegression, unlearn_pipeline
+from skunlearn._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, get_backend
+from skunlearn._constants import scale_rows
+from skunlearn._testing import reference_logistic_epochs
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y  # about half the entries are zero
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("options", [{}, {"private_training": True}, {"batch_size": None, "private_training": True}],
+                         ids=["default", "private", "full-batch"])
+def test_sparse_and_dense_fits_give_one_certificate_and_one_model(digits, dtype, binary, options):
+    X, y = digits
+    if binary:
+        y = (y >= 5).astype(int)
+    X = X.astype(dtype)
+    dense = NoisyLogisticRegression(random_state=0, **options).fit(X, y)
+    sparse = NoisyLogisticRegression(random_state=0, **options).fit(sp.csr_matrix(X), y)
+    assert sparse.certificate_.record == dense.certificate_.record
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-9, atol=1e-12 * np.abs(dense.coef_).max())
+    for model in (dense, sparse):
+        model.unlearn([0, 7, 100]).unlearn([5])
+    assert sparse.certificate_ == dense.certificate_
+    sparse.certificate_.verify()
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-9, atol=1e-12 * np.abs(dense.coef_).max())
+    # Dense float32 input is scored in float32 (float32 kept float32), sparse in float64.
+    np.testing.assert_allclose(sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X),
+                               rtol=1e-9 if dtype == np.float64 else 1e-5)
+    assert np.array_equal(sparse.predict(X), dense.predict(X))
+
+
+@pytest.mark.parametrize("loss, n_outputs", [(BINARY_LOGISTIC, 1), (SOFTMAX, 4)])
+def test_sparse_kernel_matches_the_numpy_reference_on_the_dense_rows(loss, n_outputs):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((90, 40))
+    X[rng.random(X.shape) < 0.9] = 0.0
+    X[11] = 0.0  # an empty row (but for its intercept)
+    dense = scale_rows(X, 1.0)
+    rows = sp.csr_array(dense)
+    y = rng.integers(0, max(2, n_outputs), 90).astype(np.int64)
+    weight = rng.uniform(0, 2, 90)
+    bounds = np.array([0, 30, 60, 90])
+    config = KernelConfig(loss, 0.4, 0.05, 0.02, 3.0)
+    ours, counter = get_backend("cpu").run_logistic_epochs(np.zeros((n_outputs, 41)), rows, y, weight, bounds, config,
+                                                           9, 5, 3)
+    expected, expected_counter = reference_logistic_epochs(np.zeros((n_outputs, 41)), dense, y, weight, bounds,
+                                                           config, 9, 5, 3)
+    assert counter == expected_counter
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_a_forgotten_sparse_row_leaves_no_value_and_no_column(digits):
+    X, y = digits
+    X_sparse = sp.csr_matrix(X)
+    before = X_sparse.copy()
+    model = NoisyLogisticRegression(random_state=0).fit(X_sparse, y)
+    slot = model._slot_of[42]
+    row_nnz = X_sparse[42].nnz + 1  # its features and its intercept entry
+    stored_before = model._X_slots.nnz
+    model.unlearn([42])
+    slots = model._X_slots
+    assert slots.indptr[slot + 1] == slots.indptr[slot]
+    assert slots.nnz == stored_before - row_nnz
+    assert (X_sparse != before).nnz == 0  # the caller's matrix is never written
+    assert np.array_equal(X_sparse.indices, before.indices)
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored._X_slots.nnz == slots.nnz
+    restored.unlearn([43])
+
+
+def test_sparse_models_do_not_depend_on_the_thread_count():
+    X, y = make_classification(n_samples=400, n_features=12_000, n_informative=30, n_classes=10, random_state=0)
+    X[np.random.default_rng(0).random(X.shape) < 0.99] = 0.0
+    X_sparse = sp.csr_matrix(X / np.abs(X).max())  # 10 x 12,001 parameters: the update runs in parallel shares
+    models = [NoisyLogisticRegression(max_iter=2, private_training=True, n_jobs=n_jobs, random_state=0).fit(X_sparse, y)
+              for n_jobs in (1, 2)]
+    assert np.array_equal(models[0].coef_, models[1].coef_)
+
+
+def test_hashed_text_trains_and_forgets_through_a_pipeline():
+    """HashingVectorizer is row-wise and stateless: it keeps the certificate, so the pipeline may forward requests."""
+    words = ["privacy", "model", "forget", "data", "noise", "train", "right", "law", "delete", "user"]
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    docs = [" ".join(rng.choice(words[:5] if label else words[5:], 6)) for label in y]
+    pipe = make_pipeline(HashingVectorizer(n_features=2**12, alternate_sign=False),
+                         NoisyLogisticRegression(random_state=0)).fit(docs, y)
+    assert pipe.score(docs, y) > 0.9
+    unlearn_pipeline(pipe, positions=[0, 1, 2], public_steps=["hashingvectorizer"])
+    assert pipe[-1].certificate_.satisfied
+    assert pipe[-1].removed_indices_.tolist() == [0, 1, 2]
