@@ -22,7 +22,8 @@ sys.path.insert(0, ROOT)
 from benchmarks._common import FORCED_BLAS_VARIABLES, machine_line  # noqa: E402
 
 SCRIPTS = ["bench_logistic.py", "bench_scaling.py", "bench_sparse.py", "bench_mlp.py", "bench_unlearning.py",
-           "bench_bounds.py", "bench_defaults.py", "bench_stream.py", "bench_random_features.py", "bench_d2d.py", "bench_mlp_payoff.py", "bench_audit.py"]
+           "bench_bounds.py", "bench_defaults.py", "bench_stream.py", "bench_random_features.py", "bench_d2d.py",
+           "bench_mlp_payoff.py", "bench_audit.py"]
 
 
 def _gpu_usable():
