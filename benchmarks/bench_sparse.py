@@ -103,7 +103,8 @@ def main(argv=None):
         (f"floor: {steps * params.size / 1e6:.0f} M normals (one per parameter per step)",
          f"{noise_time * 1e3:8.1f} ms on one thread, {noise_time / threads * 1e3:.1f} ms on {threads}"),
         ("floor: read + write the parameters every step", f"{parameter_passes * 1e3:8.1f} ms"),
-        ("floor in all", f"{floor * 1e3:8.1f} ms  (the noise part: {(noise_time / threads + parameter_passes) / floor:.0%})"),
+        ("floor in all", f"{floor * 1e3:8.1f} ms  (the noise part: "
+                         f"{(noise_time / threads + parameter_passes) / floor:.0%})"),
     ]
     goals = [("floor x 1.5 / epoch", 1.5 * floor / ours, 1.0)]
     return report(rows_table, goals)

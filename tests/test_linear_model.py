@@ -19,8 +19,10 @@ from skunlearn._constants import scale_rows
 from .helpers import assert_unchanged, expected_failed_checks, snapshot
 
 
-@parametrize_with_checks([NoisyLogisticRegression(random_state=0), NoisyLogisticRegression(batch_size=None, random_state=0)],
-                         expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(
+    [NoisyLogisticRegression(random_state=0), NoisyLogisticRegression(batch_size=None, random_state=0)],
+    expected_failed_checks=expected_failed_checks,
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

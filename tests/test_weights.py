@@ -137,7 +137,8 @@ def test_heavier_weights_need_proportionally_more_noise(cancer):
     X, y = cancer
     per_step = {}
     for bound in (1.0, 4.0):
-        model = NoisyLogisticRegression(max_sample_weight=bound, random_state=0).fit(X, y, sample_weight=np.ones(len(y)))
+        model = NoisyLogisticRegression(max_sample_weight=bound, random_state=0)
+        model.fit(X, y, sample_weight=np.ones(len(y)))
         per_step[bound] = np.sqrt(2 * model.step_size_) * model.noise_
     assert 2.0 < per_step[4.0] / per_step[1.0] < 8.0
 

@@ -93,7 +93,10 @@ def _sparse_batch_gradient(params, indptr, indices, data, y, weight, start, stop
 
 @njit(cache=True)
 def _update_share(t, n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter, squares):
-    """Share t of ``θ ← shrink θ − scale g + s ξ`` (the dense kernel's order); zeroes g there; ‖share‖² into squares."""
+    """Share t of ``θ ← shrink θ − scale g + s ξ`` (the dense kernel's order).
+
+    Zeroes g on the share and writes the share's squared norm into ``squares[t]``.
+    """
     flat = params.reshape(-1)
     flat_gradient = gradient.reshape(-1)
     lo = flat.size * t // n_shares
