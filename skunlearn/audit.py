@@ -30,18 +30,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any, Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 from joblib import Parallel, delayed
 from scipy.stats import beta as beta_distribution
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
 
 __all__ = ["AuditResult", "audit_unlearning", "clopper_pearson", "make_canary", "membership_inference_auc"]
 
 
-def clopper_pearson(successes, trials, confidence):
+def clopper_pearson(successes: int, trials: int, confidence: float) -> tuple[float, float]:
     """Two-sided Clopper–Pearson interval for a binomial proportion.
 
     Parameters
@@ -238,8 +240,12 @@ def _default_unlearn(model, target_index):
     model.unlearn([target_index])
 
 
-def audit_unlearning(estimator, X, y, *, target_index, n_trials, statistic=None, confidence=0.95, n_jobs=None,
-                     random_state=None, n_thresholds=50, unlearn=None, pin_layout=False):
+def audit_unlearning(
+    estimator: BaseEstimator, X: ArrayLike, y: ArrayLike, *, target_index: int, n_trials: int,
+    statistic: str | Callable[..., float] | None = None, confidence: float = 0.95, n_jobs: int | None = None,
+    random_state: int | np.random.RandomState | None = None, n_thresholds: int = 50,
+    unlearn: Callable[[BaseEstimator, int], Any] | None = None, pin_layout: bool = False,
+) -> AuditResult:
     """Empirical lower bound on the ε of unlearning one row, next to the certified ε.
 
     Runs ``n_trials`` of (fit on all rows, then ``unlearn([target_index])``)
@@ -426,7 +432,9 @@ def _bound(unlearned, certifying, certified_epsilon, delta, confidence, n_thresh
     )
 
 
-def make_canary(X, y, *, scale=None, label=None):
+def make_canary(
+    X: ArrayLike, y: ArrayLike, *, scale: float | None = None, label: Any = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Append the row that is hardest to forget: an outlier in a direction no other row uses.
 
     The direction is the last right-singular vector of ``X`` (orthogonal to
@@ -466,7 +474,9 @@ def make_canary(X, y, *, scale=None, label=None):
     return np.vstack([X, canary]), np.append(y, label), X.shape[0]
 
 
-def membership_inference_auc(estimator, X_forgotten, y_forgotten, X_unseen, y_unseen):
+def membership_inference_auc(
+    estimator: BaseEstimator, X_forgotten: ArrayLike, y_forgotten: ArrayLike, X_unseen: ArrayLike, y_unseen: ArrayLike,
+) -> float:
     """AUC of the loss-threshold membership attack: forgotten rows vs rows never seen.
 
     Scores each row by minus its loss under the fitted ``estimator``; 0.5

@@ -317,7 +317,7 @@ class UnlearningCertificate:
             raise ValueError(f"satisfied={data['satisfied']!r} contradicts epsilon and delta")
         return certificate
 
-    def to_json(self, *, indent=None, sort_keys=False) -> str:
+    def to_json(self, *, indent: int | str | None = None, sort_keys: bool = False) -> str:
         """Strict JSON text of :meth:`to_dict`: non-finite numbers are written as ``"inf"``, never ``Infinity``.
 
         :meth:`from_json` reads it back. ``indent`` and ``sort_keys`` are
@@ -335,7 +335,7 @@ class UnlearningCertificate:
         return _strict(self.to_dict())
 
     @staticmethod
-    def json_default(value):
+    def json_default(value: Any) -> Any:
         """``default=`` hook for :func:`json.dumps`: certificates (and any object with ``__json__``) as strict JSON.
 
         Examples

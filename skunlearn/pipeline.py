@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
+from numpy.typing import ArrayLike
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
@@ -37,7 +40,10 @@ def _fitted_on_rows(step):
     return True
 
 
-def unlearn_pipeline(pipeline, indices=None, *, positions=None, public_steps=(), max_epochs=None):
+def unlearn_pipeline(
+    pipeline: Pipeline, indices: ArrayLike | None = None, *, positions: ArrayLike | None = None,
+    public_steps: Iterable[str] = (), max_epochs: int | None = None,
+) -> Pipeline:
     """Forward a forget request through a fitted ``Pipeline`` to its final step.
 
     The certificate covers the final estimator only. A step before it that was

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator
 
 from ._state import FittedState
 
@@ -53,7 +57,7 @@ class CertifiedPredictor:
     True
     """
 
-    def __init__(self, estimator):
+    def __init__(self, estimator: BaseEstimator) -> None:
         state = estimator._published()
         # A bare instance of the estimator's class (its prediction code, no duplicate), with default
         # parameters but the public class set, and a state whose row arrays are empty.
@@ -91,7 +95,7 @@ class CertifiedPredictor:
     def __sklearn_tags__(self):
         return self._estimator.__sklearn_tags__()
 
-    def fit(self, X=None, y=None, **params):
+    def fit(self, X: Any = None, y: Any = None, **params: Any) -> CertifiedPredictor:
         """Refused: a predictor is exported from a fitted estimator and never trained.
 
         Present so that scikit-learn treats it as a fitted estimator, e.g. as
@@ -108,23 +112,23 @@ class CertifiedPredictor:
 
     # Prediction: the estimator's own code --------------------------------------------
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Most probable class (as the estimator's ``predict``)."""
         return self._estimator.predict(X)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
         return self._estimator.predict_proba(X)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log of :meth:`predict_proba`."""
         return self._estimator.predict_log_proba(X)
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Scores, as the estimator's ``decision_function``."""
         return self._estimator.decision_function(X)
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Mean accuracy on ``(X, y)``."""
         from sklearn.metrics import accuracy_score
 

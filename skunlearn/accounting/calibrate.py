@@ -11,6 +11,7 @@ returned always meets the target.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 from scipy.optimize import brentq
@@ -22,7 +23,10 @@ class CalibrationError(ValueError):
     """No value within the search limits meets the target."""
 
 
-def calibrate_noise(epsilon_of_noise, target_epsilon, *, initial=1.0, rtol=1e-6, max_noise=1e12):
+def calibrate_noise(
+    epsilon_of_noise: Callable[[float], float], target_epsilon: float, *, initial: float = 1.0, rtol: float = 1e-6,
+    max_noise: float = 1e12,
+) -> float:
     """Smallest noise σ with ``epsilon_of_noise(σ) ≤ target_epsilon``.
 
     ``epsilon_of_noise`` must be non-increasing in σ. The root of
@@ -94,7 +98,10 @@ def calibrate_noise(epsilon_of_noise, target_epsilon, *, initial=1.0, rtol=1e-6,
     return noise
 
 
-def calibrate_steps(epsilon_of_steps, target_epsilon, *, max_steps=10**7, min_steps=1):
+def calibrate_steps(
+    epsilon_of_steps: Callable[[int], float], target_epsilon: float, *, max_steps: int = 10_000_000,
+    min_steps: int = 1,
+) -> int:
     """Fewest steps K with ``epsilon_of_steps(K) ≤ target_epsilon``.
 
     ``epsilon_of_steps`` must be non-increasing in K. Exponential search, then

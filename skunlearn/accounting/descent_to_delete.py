@@ -76,7 +76,7 @@ def _smooth_and_strong(smoothness, strong_convexity):
     return smoothness, strong_convexity
 
 
-def d2d_step_size(smoothness, strong_convexity):
+def d2d_step_size(smoothness: float, strong_convexity: float) -> float:
     """The step ``η = 2 / (L + m)`` of [D2D]'s gradient descent.
 
     Parameters
@@ -99,7 +99,7 @@ def d2d_step_size(smoothness, strong_convexity):
     return 2.0 / (smoothness + strong_convexity)
 
 
-def d2d_contraction(smoothness, strong_convexity):
+def d2d_contraction(smoothness: float, strong_convexity: float) -> float:
     """``γ = (L − m) / (L + m)``: one step at ``η = 2/(L + m)`` contracts the distance to the minimiser by γ.
 
     Examples
@@ -111,7 +111,10 @@ def d2d_contraction(smoothness, strong_convexity):
     return (smoothness - strong_convexity) / (smoothness + strong_convexity)
 
 
-def d2d_noise(epsilon, delta, lipschitz, smoothness, strong_convexity, n_samples, iterations):
+def d2d_noise(
+    epsilon: float, delta: float, lipschitz: float, smoothness: float, strong_convexity: float, n_samples: int,
+    iterations: int,
+) -> float:
     r"""σ of the output noise [D2D] perturbed gradient descent publishes after each deletion.
 
     ``σ = 4√2 M γ^I / (m n (1 − γ^I) (√(log(1/δ) + ε) − √(log(1/δ))))``,

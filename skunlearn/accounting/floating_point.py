@@ -163,7 +163,7 @@ ARITHMETIC_MODEL = (
 )
 
 
-def gamma(n, unit_roundoff=UNIT_ROUNDOFF):
+def gamma(n: float, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
     """Higham's ``γ_n = n u / (1 − n u)``: the relative error bound of n roundings.
 
     Parameters
@@ -190,9 +190,9 @@ def gamma(n, unit_roundoff=UNIT_ROUNDOFF):
 
 
 def logistic_step_rounding_error(
-    n_features, n_outputs, batch_size, step_size, l2, radius, data_norm, noise_scale, *, softmax, tasks=4,
-    noise_bound=14.0, weight_bound=None,
-):
+    n_features: int, n_outputs: int, batch_size: int, step_size: float, l2: float, radius: float, data_norm: float,
+    noise_scale: float, *, softmax: bool, tasks: int = 4, noise_bound: float = 14.0, weight_bound: float | None = None,
+) -> float:
     """Bound on ‖computed step − exact step‖ of the logistic kernel, from the same input and normals.
 
     Terms A–E of the module derivation, for binary64 parameters.
@@ -277,7 +277,10 @@ def logistic_step_rounding_error(
     return float(gradient_error + update_error + projection_error)
 
 
-def mlp_step_rounding_error(n_params, parameter_bound, step_size, gradient_bound, noise_std, *, noise_bound=14.0):
+def mlp_step_rounding_error(
+    n_params: int, parameter_bound: float, step_size: float, gradient_bound: float, noise_std: float, *,
+    noise_bound: float = 14.0,
+) -> float:
     """Bound on the rounding of one MLP update outside its (clipped) gradient.
 
     For gradient clipping ``x ← (1 − γλ) x − γ clip_{C₁}(g) + σξ`` the gradient
@@ -318,7 +321,7 @@ def mlp_step_rounding_error(n_params, parameter_bound, step_size, gradient_bound
     return float(gamma(6) * (bound + step * clip + 2.0 * noise * float(noise_bound) * math.sqrt(p)))
 
 
-def clip_slack(n_params, tasks=1):
+def clip_slack(n_params: int, tasks: int = 1) -> float:
     """Relative amount by which a computed clip or projection can exceed its radius.
 
     The norm is a sum of p squares (``γ_{p+T}``) and a square root, the factor
@@ -332,7 +335,7 @@ def clip_slack(n_params, tasks=1):
     return gamma(int(n_params) + int(tasks) + 4)
 
 
-def minimum_step_noise(parameter_bound, ulps=NOISE_FLOOR_ULPS):
+def minimum_step_noise(parameter_bound: float, ulps: int = NOISE_FLOOR_ULPS) -> float:
     """Smallest per-step noise standard deviation the certificate accepts.
 
     ``ulps`` units in the last place of ``parameter_bound`` (the largest value a

@@ -19,12 +19,18 @@ References
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["published_langevin_rdp"]
 
 
-def published_langevin_rdp(n_removed, n_samples, lipschitz, strong_convexity, noise_std, step_size, n_steps):
+def published_langevin_rdp(
+    n_removed: int, n_samples: int, lipschitz: float, strong_convexity: float, noise_std: float, step_size: float,
+    n_steps: int,
+) -> Callable[[ArrayLike], np.ndarray]:
     """The published [LU] Rényi curve after K full-batch unlearning steps.
 
     Implements ``ε_α ≤ exp(−K m η / α) · 4 α S² M² / (m σ² n²)`` ([LU],

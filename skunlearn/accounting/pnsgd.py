@@ -95,7 +95,11 @@ References
 
 from __future__ import annotations
 
+import math
+from typing import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._checks import non_negative as _non_negative
 from ._checks import positive as _positive
@@ -131,7 +135,7 @@ def _steps(name, value):
     return int(value)
 
 
-def max_step_size(smoothness, strong_convexity):
+def max_step_size(smoothness: float, strong_convexity: float) -> float:
     """Largest step η for which the gradient step contracts by ``1 − ηλ``.
 
     Step 1 of the module derivation: with per-row losses L-smooth and the
@@ -159,7 +163,7 @@ def max_step_size(smoothness, strong_convexity):
     return 2.0 / (smoothness + 2.0 * strong_convexity)
 
 
-def step_contraction(step_size, smoothness, strong_convexity):
+def step_contraction(step_size: float, smoothness: float, strong_convexity: float) -> float:
     """Lipschitz constant ``c = 1 − ηλ`` of one projected gradient step.
 
     Step 1 of the module derivation. Refuses step sizes above
@@ -194,7 +198,7 @@ def step_contraction(step_size, smoothness, strong_convexity):
     return 1.0 - step_size * float(strong_convexity)
 
 
-def per_row_shift(step_size, lipschitz, batch_size, relation="removal"):
+def per_row_shift(step_size: float, lipschitz: float, batch_size: int, relation: str = "removal") -> float:
     """Sup-distance between the step maps of two datasets differing in one row.
 
     Step 2 of the module derivation: one row's term in the batch gradient is
@@ -243,8 +247,10 @@ def _event_arrays(shift_steps, shifts, n_steps):
     return unique, np.bincount(inverse, weights=amounts, minlength=unique.size)
 
 
-def coupled_distance(shift_steps, shifts, n_steps, contraction, diameter=np.inf, initial_distance=0.0,
-                     per_step_shift=0.0):
+def coupled_distance(
+    shift_steps: ArrayLike, shifts: ArrayLike, n_steps: int, contraction: float, diameter: float = math.inf,
+    initial_distance: float = 0.0, per_step_shift: float = 0.0,
+) -> float:
     """Distance between two coupled projected noisy-SGD runs after ``n_steps``.
 
     Step 3 of the module derivation: ``d_t = min(c d_{t−1} + s_t, diameter)``
@@ -312,7 +318,9 @@ def coupled_distance(shift_steps, shifts, n_steps, contraction, diameter=np.inf,
     return float(total)
 
 
-def cyclic_removal_distance(batches, shifts, n_batches, n_steps, contraction):
+def cyclic_removal_distance(
+    batches: ArrayLike, shifts: ArrayLike, n_batches: int, n_steps: int, contraction: float,
+) -> float:
     """Summed contracted shifts of rows that sat in cyclic batches until step ``n_steps``.
 
     Step 3 of the module derivation without the cap, in closed form: a row in
@@ -395,7 +403,9 @@ def _geometric_sum(ratio, count):
     return float(np.expm1(count * np.log(ratio)) / np.expm1(np.log(ratio)))
 
 
-def unlearning_rdp_coefficient(distance, contraction, step_noise_variance, n_steps, per_step_shift=0.0):
+def unlearning_rdp_coefficient(
+    distance: float, contraction: float, step_noise_variance: float, n_steps: int, per_step_shift: float = 0.0,
+) -> float:
     """Rényi coefficient of N noisy c-Lipschitz steps from distance Z.
 
     Step 5 of the module derivation ([FMTT] Thm 22 with the shift spread
@@ -459,8 +469,9 @@ def unlearning_rdp_coefficient(distance, contraction, step_noise_variance, n_ste
 
 
 def pabi_rdp_coefficient(
-    shift_steps, shifts, n_steps, contraction, step_noise_variance, initial_distance=0.0, per_step_shift=0.0
-):
+    shift_steps: ArrayLike, shifts: ArrayLike, n_steps: int, contraction: float, step_noise_variance: float,
+    initial_distance: float = 0.0, per_step_shift: float = 0.0,
+) -> float:
     """Exact optimum of privacy amplification by iteration for given shifts.
 
     Step 4 of the module derivation ([FMTT] Thm 22 with the shift schedule
@@ -553,9 +564,9 @@ def pabi_rdp_coefficient(
 
 
 def learning_rdp_coefficient(
-    n_epochs, n_batches, step_size, lipschitz, last_batch_size, contraction, noise_std,
-    relation="removal", per_step_shift=0.0,
-):
+    n_epochs: int, n_batches: int, step_size: float, lipschitz: float, last_batch_size: int, contraction: float,
+    noise_std: float, relation: str = "removal", per_step_shift: float = 0.0,
+) -> float:
     """Rényi-DP coefficient of T epochs of cyclic projected noisy SGD.
 
     The learning-phase guarantee against datasets differing in one row
@@ -606,7 +617,10 @@ def learning_rdp_coefficient(
                                 per_step_shift=per_step_shift)
 
 
-def published_pnsgd_distance(step_size, lipschitz, batch_size, n_samples, contraction, previous=0.0, previous_epochs=0):
+def published_pnsgd_distance(
+    step_size: float, lipschitz: float, batch_size: int, n_samples: int, contraction: float, previous: float = 0.0,
+    previous_epochs: float = 0,
+) -> float:
     """The W∞ bound ``Z_B`` of [PNSGD] between stationary laws, and its sequential form.
 
     [PNSGD] Lemma 3.3 / Corollary 3.7: ``Z_B = 2 η M / (b (1 − c^{n/b}))``;
@@ -644,8 +658,11 @@ def published_pnsgd_distance(step_size, lipschitz, batch_size, n_samples, contra
     return float(previous * contraction ** (previous_epochs * period) + z_b)
 
 
-def published_pnsgd_rdp(distance, step_size, noise_std, contraction, n_samples, batch_size, unlearn_epochs,
-                        *, radius=None, train_epochs=None, per_step_shift=0.0):
+def published_pnsgd_rdp(
+    distance: float, step_size: float, noise_std: float, contraction: float, n_samples: int, batch_size: int,
+    unlearn_epochs: float, *, radius: float | None = None, train_epochs: float | None = None,
+    per_step_shift: float = 0.0,
+) -> Callable[[ArrayLike], np.ndarray]:
     """The published [PNSGD] Rényi curve after K unlearning epochs.
 
     Without ``radius``: [PNSGD] Theorem 3.2 / Corollary 3.7,
@@ -698,8 +715,10 @@ def published_pnsgd_rdp(distance, step_size, noise_std, contraction, n_samples, 
     return curve
 
 
-def removal_rdp_coefficient(shift_steps, shifts, request_step, n_steps, contraction, step_noise_variance, diameter,
-                            per_step_shift=0.0):
+def removal_rdp_coefficient(
+    shift_steps: ArrayLike, shifts: ArrayLike, request_step: int, n_steps: int, contraction: float,
+    step_noise_variance: float, diameter: float, per_step_shift: float = 0.0,
+) -> float:
     """The default unlearning certificate: the better of two valid PABI bounds.
 
     The module derivation: (a) the coupled distance ``Z`` of step 3
@@ -762,9 +781,9 @@ def removal_rdp_coefficient(shift_steps, shifts, request_step, n_steps, contract
 
 
 def single_removal_rdp_coefficient(
-    n_train_epochs, n_unlearn_epochs, n_batches, step_size, lipschitz, last_batch_size, contraction, noise_std,
-    diameter=np.inf, per_step_shift=0.0,
-):
+    n_train_epochs: int, n_unlearn_epochs: int, n_batches: int, step_size: float, lipschitz: float,
+    last_batch_size: int, contraction: float, noise_std: float, diameter: float = math.inf, per_step_shift: float = 0.0,
+) -> float:
     """Worst-case ρ of forgetting one row after T epochs with K unlearning epochs.
 
     :func:`removal_rdp_coefficient` for a single removed row in the last batch

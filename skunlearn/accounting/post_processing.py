@@ -36,6 +36,7 @@ References
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 from scipy.special import log_ndtr, ndtr
 
@@ -63,7 +64,9 @@ def _check_contraction(step_size, l2):
     return 1.0 - step_size * l2
 
 
-def gradient_clipping_rdp_coefficient(initial_radius, clip_norm, step_size, l2, noise_stds):
+def gradient_clipping_rdp_coefficient(
+    initial_radius: float, clip_norm: float, step_size: float, l2: float, noise_stds: ArrayLike,
+) -> float:
     """Rényi coefficient ρ_R of noisy fine-tuning with gradient clipping, any σ_t.
 
     [NN] Theorem 3 in its general time-varying form (module docstring):
@@ -103,7 +106,9 @@ def gradient_clipping_rdp_coefficient(initial_radius, clip_norm, step_size, l2, 
     return float(0.5 * total_shift**2 / np.sum(weights**2 * noise_stds**2))
 
 
-def gradient_clipping_rdp_coefficient_closed_form(initial_radius, clip_norm, step_size, l2, noise_std, n_steps):
+def gradient_clipping_rdp_coefficient_closed_form(
+    initial_radius: float, clip_norm: float, step_size: float, l2: float, noise_std: float, n_steps: int,
+) -> float:
     """Closed forms of :func:`gradient_clipping_rdp_coefficient` for constant σ.
 
     [NN] Corollary of Theorem 3 (module docstring): λ = 0 gives
@@ -127,7 +132,7 @@ def gradient_clipping_rdp_coefficient_closed_form(initial_radius, clip_norm, ste
     return float(distance**2 * (1.0 - rho**2) / (2.0 * noise_std**2 * (1.0 - rho ** (2 * n_steps))))
 
 
-def gaussian_hockey_stick(epsilon, r):
+def gaussian_hockey_stick(epsilon: float, r: float) -> float:
     """Hockey-stick divergence ``θ_ε(r)`` of two unit Gaussians r apart.
 
     ``θ_ε(r) = Q(ε/r − r/2) − e^ε Q(ε/r + r/2)`` [BW, Theorem 8]; it is the
@@ -164,7 +169,7 @@ def gaussian_hockey_stick(epsilon, r):
     return float(min(max(first - second, 0.0), 1.0))
 
 
-def model_clipping_deltas(epsilon, r, n_steps):
+def model_clipping_deltas(epsilon: float, r: float, n_steps: int) -> np.ndarray:
     """δ_t after each of T noisy model-clipping steps, at a fixed ε.
 
     [ADC] Theorem 3 applied step by step as in [NN] Theorem 4 (module docstring):
@@ -204,7 +209,9 @@ def model_clipping_deltas(epsilon, r, n_steps):
     return np.asarray(deltas, dtype=float)
 
 
-def model_clipping_steps(epsilon, delta, clip_radius, noise_std, max_steps=10_000):
+def model_clipping_steps(
+    epsilon: float, delta: float, clip_radius: float, noise_std: float, max_steps: int = 10_000,
+) -> tuple[int, float]:
     """Fewest noisy model-clipping steps that reach (ε, δ)-unlearning.
 
     Runs the recursion of :func:`model_clipping_deltas` with ``r = 2C₂/σ`` and
@@ -246,7 +253,7 @@ def model_clipping_steps(epsilon, delta, clip_radius, noise_std, max_steps=10_00
     raise ValueError(f"{max_steps} model-clipping steps at r={r:.4g} do not reach delta={delta}; raise the noise")
 
 
-def output_perturbation_noise(epsilon, delta, radius, method="analytic"):
+def output_perturbation_noise(epsilon: float, delta: float, radius: float, method: str = "analytic") -> float:
     """Noise σ that makes releasing ``clip_{C₀}(model) + N(0, σ² I)`` (ε, δ)-unlearning.
 
     Two models clipped to C₀ are at most 2C₀ apart, so this is the Gaussian

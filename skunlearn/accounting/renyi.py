@@ -30,6 +30,7 @@ import warnings
 from typing import Callable, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import minimize_scalar
 
 __all__ = [
@@ -63,7 +64,7 @@ class OrderAtGridEdgeWarning(UserWarning):
     """
 
 
-def gaussian_rdp_coefficient(sensitivity, noise_std):
+def gaussian_rdp_coefficient(sensitivity: float, noise_std: float) -> float:
     """Rényi coefficient ρ of the Gaussian mechanism: ``ε_α = α ρ``.
 
     Implements [Mironov 2017, Proposition 7]: for two Gaussians with the same
@@ -96,7 +97,7 @@ def gaussian_rdp_coefficient(sensitivity, noise_std):
     return sensitivity**2 / (2.0 * noise_std**2)
 
 
-def linear_rdp(coefficient):
+def linear_rdp(coefficient: float) -> Callable[[ArrayLike], np.ndarray]:
     """The Rényi curve ``α ↦ α ρ`` of a zCDP-like (Gaussian) bound.
 
     Parameters
@@ -133,7 +134,10 @@ def _epsilon_at_orders(rdp_values, orders, log_delta, conversion):
     return np.where(np.isnan(eps), np.inf, eps)
 
 
-def rdp_to_dp(rdp, delta, *, orders=None, conversion="tight", refine=True, warn_at_edge=True):
+def rdp_to_dp(
+    rdp: Callable[[np.ndarray], ArrayLike], delta: float, *, orders: ArrayLike | None = None,
+    conversion: str = "tight", refine: bool = True, warn_at_edge: bool = True,
+) -> DPConversion:
     """Convert a Rényi-DP curve to the smallest (ε, δ) guarantee over α.
 
     Implements the tight conversion of [BBGHS, Theorem 21] (default) or the
