@@ -18,15 +18,25 @@ def best_time(function, repeat=3):
     return min(times)
 
 
+#: Pause before each timed call of an interleaved comparison (seconds). OpenBLAS's worker threads spin for
+#: about 0.1 s after a multi-threaded call before they sleep; a numba kernel started inside that window shares
+#: the cores with them (measured: a 2-thread logistic epoch took 104 ms right after a numpy matmul, 54 ms after
+#: a 0.5 s pause). The pause lets every contender start on idle cores.
+SETTLE_SECONDS = 0.3
+
+
 def interleaved_best_times(functions, rounds=3):
     """Best wall time of each function over ``rounds`` rounds that call them in turn.
 
     Interleaving puts every contender under the same background load, so a busy
-    moment on a shared machine does not land on one side of a ratio only.
+    moment on a shared machine does not land on one side of a ratio only; a
+    short pause before each call (:data:`SETTLE_SECONDS`) keeps one contender's
+    spinning BLAS threads out of the next one's time.
     """
     best = [float("inf")] * len(functions)
     for _ in range(rounds):
         for i, function in enumerate(functions):
+            time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             function()
             best[i] = min(best[i], time.perf_counter() - start)
