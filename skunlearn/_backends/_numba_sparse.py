@@ -47,12 +47,10 @@ the cost of that noise beside each epoch.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
-from .numba_cpu import _compile_lock, _fill_normals, _numba_threads, _residuals
+from .numba_cpu import _compile_lock, _fill_normals, _numba_threads, _project, _residuals
 
 __all__ = ["run_sparse_logistic_epochs"]
 
@@ -157,9 +155,7 @@ def _sparse_logistic_epochs(params, indptr, indices, data, y, weight, batch_boun
                                squares)
             if noise_scale > 0.0:
                 counter += np.uint64(params.size)
-            norm = math.sqrt(squares.sum())
-            if norm > radius:
-                params *= radius / norm
+            _project(params, squares, radius)
     return params
 
 

@@ -238,6 +238,14 @@ def _update_serial(n_tasks, params, partial, noise, shrink, gradient_scale, nois
 
 
 @njit(cache=True)
+def _project(params, squares, radius):
+    """The ball projection Π_R, from the squared norms of the update's shares (added in share order)."""
+    norm = math.sqrt(squares.sum())
+    if norm > radius:
+        params *= radius / norm
+
+
+@njit(cache=True)
 def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, noise_scale, radius, key, counter,
                      n_epochs, n_tasks, parallel):
     n_outputs, n_features = params.shape
@@ -262,9 +270,7 @@ def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, no
                 _update_serial(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
             if noise_scale > 0.0:
                 counter += np.uint64(noise.size)
-            norm = math.sqrt(squares.sum())
-            if norm > radius:
-                params *= radius / norm
+            _project(params, squares, radius)
     return params
 
 
