@@ -114,8 +114,8 @@ class AuditResult:
     delta: float
     threshold: float
     direction: str
-    tpr_interval: tuple
-    fpr_interval: tuple
+    tpr_interval: tuple[float, float]
+    fpr_interval: tuple[float, float]
     confidence: float
     n_trials: int
     statistic: str
@@ -124,11 +124,11 @@ class AuditResult:
     pin_layout: bool = False
 
     @property
-    def consistent(self):
+    def consistent(self) -> bool:
         """Whether the observations are consistent with the certificate."""
         return self.epsilon_lower_bound <= self.certified_epsilon
 
-    def __str__(self):
+    def __str__(self) -> str:
         return (f"certified epsilon {self.certified_epsilon:.3g} at delta {self.delta:.2g}; empirical lower bound "
                 f"{self.epsilon_lower_bound:.3g} ({self.confidence:.0%} confidence; point estimate "
                 f"{self.epsilon_point_estimate:.3g}) from {self.n_trials} + {self.n_trials} trials of the "
@@ -362,6 +362,7 @@ def audit_unlearning(
     n_trials, target_index = int(n_trials), int(target_index)
     rng = check_random_state(random_state)
     x_target, y_target = X[target_index], y[target_index]
+    layouts: list[tuple[int, np.ndarray | None, int | None]]  # (seed, slot order, noise key) of each trial
 
     if pin_layout:
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -377,7 +378,7 @@ def audit_unlearning(
         # the trials' and independent of them, so the statistic is a fixed function of each trial's model.
         reference_layout = layouts[-1] if pin_layout else (int(rng.randint(np.iinfo(np.int32).max)), None, None)
         reference = _trial(estimator, X, y, target_index, reference_layout, True, unlearn)
-        measure = _Projection(reference, x_target, y_target)
+        measure: Callable[..., float] = _Projection(reference, x_target, y_target)
     else:
         measure = _STATISTICS[statistic] if isinstance(statistic, str) else statistic
 
@@ -510,5 +511,5 @@ def membership_inference_auc(
         return -log_proba[np.arange(len(y)), [classes.index(v) for v in np.asarray(y)]]
 
     scores = np.concatenate([-losses(X_forgotten, y_forgotten), -losses(X_unseen, y_unseen)])
-    labels = np.concatenate([np.ones(len(y_forgotten)), np.zeros(len(y_unseen))])
+    labels = np.concatenate([np.ones(len(np.asarray(y_forgotten))), np.zeros(len(np.asarray(y_unseen)))])
     return float(roc_auc_score(labels, scores))

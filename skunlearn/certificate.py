@@ -233,7 +233,7 @@ class UnlearningCertificate:
     rows_forgotten: int = 0
     requests: int = 0
     constants: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    history: tuple = ()
+    history: tuple[Mapping[str, Any], ...] = ()
     arithmetic: str = ""
     noise_secrecy: str = ""
     record: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -272,7 +272,7 @@ class UnlearningCertificate:
         """Whether the certified (ε, δ) meets the target."""
         return bool(self.epsilon <= self.target_epsilon and self.delta <= self.target_delta)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """A plain dict of builtins; includes ``satisfied``.
 
         Non-finite numbers stay floats (``math.inf``), so ``json.dumps`` of it
@@ -285,7 +285,7 @@ class UnlearningCertificate:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "UnlearningCertificate":
+    def from_dict(cls, data: Mapping[str, Any]) -> UnlearningCertificate:
         """Rebuild a certificate from :meth:`to_dict` output, validating every field.
 
         Non-finite numbers may be given as the strings ``"inf"``, ``"-inf"``
@@ -325,7 +325,7 @@ class UnlearningCertificate:
         """
         return json.dumps(self.__json__(), allow_nan=False, indent=indent, sort_keys=sort_keys)
 
-    def __json__(self, *args) -> dict:
+    def __json__(self, *args: Any) -> dict[str, Any]:
         """The strict JSON form as a dict of builtins (non-finite numbers as ``"inf"``); what :meth:`to_json` writes.
 
         The ``__json__`` protocol of web frameworks (extra arguments, such as
@@ -346,7 +346,7 @@ class UnlearningCertificate:
             return value.__json__()
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
-    def verify(self, rtol: float = 1e-9) -> "UnlearningCertificate":
+    def verify(self, rtol: float = 1e-9) -> UnlearningCertificate:
         """Recompute ε and δ from the certificate's own record with the accountant.
 
         Rebuilds the accounting state from :attr:`record` and :attr:`history`
@@ -398,7 +398,7 @@ class UnlearningCertificate:
         return self
 
     @classmethod
-    def from_json(cls, text: str) -> "UnlearningCertificate":
+    def from_json(cls, text: str) -> UnlearningCertificate:
         """Rebuild a certificate from :meth:`to_json` output."""
         return cls.from_dict(json.loads(text))
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
+from sklearn.utils import Tags
 
 from ._state import FittedState
 
@@ -76,7 +77,7 @@ class CertifiedPredictor:
 
     # Fitted attributes -------------------------------------------------------------
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         # Only reached for names not set on the predictor: the exported fitted attributes.
         if name.startswith("__") or name == "_estimator":
             raise AttributeError(name)
@@ -85,17 +86,17 @@ class CertifiedPredictor:
             return attributes[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def __dir__(self):
+    def __dir__(self) -> list[str]:
         attributes = self._estimator.__dict__["_state"].attributes
         return sorted(set(super().__dir__()) | set(attributes))
 
-    def __sklearn_is_fitted__(self):
+    def __sklearn_is_fitted__(self) -> bool:
         return True
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         return self._estimator.__sklearn_tags__()
 
-    def fit(self, X: Any = None, y: Any = None, **params: Any) -> CertifiedPredictor:
+    def fit(self, X: Any = None, y: Any = None, **params: Any) -> NoReturn:
         """Refused: a predictor is exported from a fitted estimator and never trained.
 
         Present so that scikit-learn treats it as a fitted estimator, e.g. as
@@ -103,7 +104,7 @@ class CertifiedPredictor:
         """
         raise TypeError(f"a {type(self).__name__} cannot be fitted: fit the estimator, then export() it")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         certificate = self.certificate_
         return (f"{type(self).__name__}({self.estimator_name}, {len(self.classes_)} classes, "
                 f"{self._estimator.__dict__['_state'].params.size} parameters, certificate: "

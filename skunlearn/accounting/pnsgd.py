@@ -541,7 +541,7 @@ def pabi_rdp_coefficient(
     corner_tau = _contracted_time(knots[keep], last, contraction, log_c)
     points = [(0.0, 0.0)] + list(zip(corner_tau.tolist(), levels[keep].tolist()))
 
-    hull = []
+    hull: list[tuple[float, float]] = []
     for point in points:
         while len(hull) >= 2:
             (x1, y1), (x2, y2) = hull[-2], hull[-1]
