@@ -105,3 +105,64 @@ def test_hashed_text_trains_and_forgets_through_a_pipeline():
     unlearn_pipeline(pipe, positions=[0, 1, 2], public_steps=["hashingvectorizer"])
     assert pipe[-1].certificate_.satisfied
     assert pipe[-1].removed_indices_.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("convert", [sp.csc_matrix, sp.coo_array, sp.lil_matrix, sp.csr_array],
+                         ids=["csc", "coo", "lil", "csr_array"])
+def test_other_sparse_formats_are_read_as_csr_and_float32_stays_float32(digits, convert):
+    X, y = digits
+    X = X.astype(np.float32)
+    given = convert(X)
+    reference = NoisyLogisticRegression(random_state=0, max_iter=3).fit(sp.csr_matrix(X), y)
+    model = NoisyLogisticRegression(random_state=0, max_iter=3).fit(given, y)
+    assert np.array_equal(model.coef_, reference.coef_)
+    slots = model._X_slots
+    assert sp.issparse(slots) and slots.format == "csr" and slots.dtype == np.float32
+    assert slots.shape == (X.shape[0], X.shape[1] + 1)  # the intercept: one stored entry per row, in column d
+    assert slots.nnz == np.count_nonzero(X) + X.shape[0]
+    assert np.array_equal(model.predict(given), reference.predict(X))
+
+
+def _exact_and_lazy_chains(radius, n_runs=20_000, steps=6, shrink=0.9, noise=0.5, pull=0.8, seed=0):
+    """Final value of an untouched coordinate: the exact projected chain vs the lazy form of _numba_sparse's docstring.
+
+    Two coordinates; a constant gradient pushes coordinate 0 at every step, coordinate 1 is never touched. The lazy
+    form leaves coordinate 1 alone, takes the projection factors from the norm it can see (coordinate 0 and 1's
+    noise-free value), and adds at the end the one Gaussian that its shrinks, noises and factors add up to.
+    """
+    rng = np.random.default_rng(seed)
+    theta = np.zeros((n_runs, 2))
+    for _ in range(steps):
+        v = shrink * theta + noise * rng.standard_normal((n_runs, 2))
+        v[:, 0] += pull
+        theta = v * np.minimum(1.0, radius / np.linalg.norm(v, axis=1))[:, None]
+    touched, mean, variance = np.zeros(n_runs), np.zeros(n_runs), np.zeros(n_runs)
+    for _ in range(steps):
+        v0 = shrink * touched + pull + noise * rng.standard_normal(n_runs)
+        mean, variance = shrink * mean, shrink**2 * variance + noise**2
+        factor = np.minimum(1.0, radius / np.hypot(v0, mean))
+        touched, mean, variance = factor * v0, factor * mean, factor**2 * variance
+    return theta[:, 1], mean + np.sqrt(variance) * rng.standard_normal(n_runs)
+
+
+def test_lazy_noise_keeps_the_law_without_the_projection_and_changes_it_with_it():
+    """The derivation in skunlearn._backends._numba_sparse, by Monte Carlo (fixed seeds, a KS test)."""
+    from scipy.stats import ks_2samp
+
+    exact, lazy = _exact_and_lazy_chains(radius=np.inf)
+    assert ks_2samp(exact, lazy).pvalue > 0.01  # one Gaussian of variance s² (1 − a^{2t}) / (1 − a²): exact
+    exact, lazy = _exact_and_lazy_chains(radius=1.0)
+    assert ks_2samp(exact, lazy).pvalue < 1e-6  # an active projection: another law
+    assert np.abs(exact).max() <= 1.0 < np.abs(lazy).max()  # the lazy output even leaves the ball
+
+
+def test_weighted_sparse_and_dense_fits_give_one_certificate_and_one_model(digits):
+    X, y = digits
+    weights = np.random.default_rng(0).uniform(0, 3, y.size)  # arbitrary non-negative row weights
+    models = [NoisyLogisticRegression(random_state=0, private_training=True, class_weight={0: 2.0})
+              .fit(data, y, sample_weight=weights) for data in (X, sp.csr_matrix(X))]
+    for model in models:
+        model.unlearn([1, 2])
+    dense, sparse = models
+    assert sparse.certificate_ == dense.certificate_
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-9, atol=1e-12 * np.abs(dense.coef_).max())

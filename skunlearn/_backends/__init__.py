@@ -15,7 +15,10 @@ Interface::
 
 ``X`` holds the rows in cyclic slot order (a removed row is a zero row of
 weight 0), batch j is ``X[batch_bounds[j]:batch_bounds[j + 1]]``, ``config``
-is a :class:`KernelConfig`.
+is a :class:`KernelConfig`. The CPU backend's ``run_logistic_epochs`` also
+takes a scipy.sparse CSR ``X`` (a removed row then has no stored entries) and
+runs it through :mod:`skunlearn._backends._numba_sparse`; the GPU backend
+takes dense rows only (the certified estimators run on the CPU).
 """
 
 from __future__ import annotations

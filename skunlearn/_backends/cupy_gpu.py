@@ -448,9 +448,11 @@ def _gemm(transa, transb, a, b, out):
 def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, noise_key, noise_counter, n_epochs,
                         n_threads=None):
     """GPU twin of :func:`skunlearn._backends.numba_cpu.run_logistic_epochs` (same arguments and result;
-    ``n_threads``, the CPU's thread count, is ignored)."""
+    ``n_threads``, the CPU's thread count, is ignored; dense X only)."""
     if n_epochs <= 0:
         return params, noise_counter
+    if hasattr(X, "tocsr"):  # scipy.sparse: never densified behind the caller's back
+        raise TypeError("the GPU backend takes dense X only; sparse (CSR) rows run on the CPU backend")
     dtype = params.dtype
     d_X = cp.asarray(X)
     d_y = cp.asarray(y)

@@ -62,6 +62,13 @@ E. *Projection.* The norm is a sum of p squares (``γ_{p+T}``) and a square
 
 The step error is ``e = e_G + e_U + e_P`` (:func:`logistic_step_rounding_error`).
 
+The CSR kernel of ``skunlearn._backends._numba_sparse`` fits the same model,
+so a sparse fit is charged the same ``e``: a logit sums the row's stored
+entries only, at most d products (the others are exact zeros), as in A; a
+gradient coordinate sums at most b row terms in row order, fewer than the
+``b + T`` of C; the update and the projection (D, E) are the dense kernel's,
+over the same T shares.
+
 How the certificate charges it
 ==============================
 
