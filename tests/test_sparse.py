@@ -166,3 +166,18 @@ def test_weighted_sparse_and_dense_fits_give_one_certificate_and_one_model(digit
     dense, sparse = models
     assert sparse.certificate_ == dense.certificate_
     np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-9, atol=1e-12 * np.abs(dense.coef_).max())
+
+
+def test_the_export_of_a_sparse_fit_carries_no_stored_row(digits):
+    X, y = digits
+    X_sparse = sp.csr_matrix(X)
+    model = NoisyLogisticRegression(random_state=0).fit(X_sparse, y).unlearn([0])
+    blob = pickle.dumps(model.export())
+    back = pickle.loads(blob)
+    assert np.array_equal(back.predict(X_sparse), model.predict(X_sparse))
+    slots = model._X_slots
+    for row in (5, 600, 1500):  # three consecutive stored values or column indices of a retained row
+        start = slots.indptr[row]
+        assert slots.data[start:start + 3].tobytes() not in blob
+        assert slots.indices[start:start + 3].tobytes() not in blob
+    assert len(blob) * 20 < len(pickle.dumps(model))
