@@ -137,18 +137,21 @@ def shrink_factors(norms, n_columns, dtype, data_norm):
     return np.minimum(1.0, data_norm / np.asarray(norms, dtype=np.float64) * (1.0 - margin))
 
 
-def scale_sparse_rows(X, data_norm):
+def scale_sparse_rows(X, data_norm, *, copy=True):
     """:func:`scale_rows` for a CSR matrix: append the intercept column and scale rows to ``data_norm``.
 
     Parameters
     ----------
     X : scipy.sparse CSR matrix or array of shape (n, d)
     data_norm : float
+    copy : bool, default=True
+        False lets the function sum X's duplicate entries in place (for a matrix
+        the caller owns, such as fit's own slot-ordered copy): one copy less.
 
     Returns
     -------
     scipy.sparse.csr_array of shape (n, d + 1), X's dtype, with sorted indices and no
-    explicit duplicates; a new matrix (X is not written).
+    explicit duplicates; a new matrix (with ``copy=True`` X is not written).
 
     Examples
     --------
@@ -159,7 +162,7 @@ def scale_sparse_rows(X, data_norm):
     """
     import scipy.sparse as sp
 
-    X = sp.csr_array(X, copy=True)
+    X = sp.csr_array(X, copy=copy)
     X.sum_duplicates()
     n, d = X.shape
     dtype = X.dtype

@@ -347,7 +347,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
                                 row_weight=row_weight, slot_order=slot_order, noise_key=noise_key,
                                 inert_rows=inert_rows)
         if sparse:
-            slots["X_slots"] = scale_sparse_rows(slots["X_slots"], constants.data_norm)
+            # The slot-ordered copy is fit's own: scale it without a further copy.
+            slots["X_slots"] = scale_sparse_rows(slots["X_slots"], constants.data_norm, copy=False)
         else:
             X_slots = slots["X_slots"]
             scale_rows(X_slots[:, :n_features], constants.data_norm, out=X_slots)
