@@ -216,9 +216,11 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_w
     slot_of = np.empty(n_samples, dtype=np.int64)
     slot_of[order] = np.arange(n_samples)
     if sp.issparse(X):
-        # A sparse X stays sparse: its rows in slot order, a new CSR array (the caller fills the extra columns).
+        # A sparse X stays sparse: its rows in slot order, a new CSR array; the caller appends its columns
+        # (scale_sparse_rows adds the intercept), so there are no extra columns to leave here.
+        if extra_columns:
+            raise ValueError("a sparse X takes no extra columns: append them to the CSR array afterwards")
         X_slots = sp.csr_array(X)[order]
-        X_slots.resize((n_samples, n_features + extra_columns))
     else:
         X_slots = np.empty((n_samples, n_features + extra_columns), dtype=X.dtype)
         for start in range(0, n_samples, _COPY_CHUNK_ROWS):

@@ -441,20 +441,17 @@ class UnlearningMixin:
             )
 
     @staticmethod
-    def _check_weight_bound_holds(state, new_slots):
+    def _check_weight_bound_holds(state, weight):
         """Refuse a request that would forget every retained row of the largest weight, when that bound was inferred.
 
         The noise was calibrated for the largest row weight W; learnt from
         ``sample_weight``, the certifying retraining on the retained rows would
         use a smaller bound if the request took every row of weight W. With
         ``max_sample_weight`` the bound is public and such a request is fine.
+        ``weight`` is the slots' weights after the request.
         """
         bound = state.config.get("inferred_weight_bound")
-        if bound is None or new_slots.size == 0:
-            return
-        weight = state.weight.copy()
-        weight[new_slots] = 0
-        if weight.max() < bound:
+        if bound is not None and weight.max() < bound:
             raise ValueError(
                 f"the request would forget every retained row of the largest sample weight ({bound:g}), which the "
                 "certificate's noise was calibrated for; the bound would then depend on the forgotten rows. Nothing "
@@ -471,7 +468,10 @@ class UnlearningMixin:
                 return self
             new_slots = state.slot_of[new_ids]
             self._check_classes_survive(state, self.classes is not None, new_slots)
-            self._check_weight_bound_holds(state, new_slots)
+            # The new weights: a copy with the forgotten slots zeroed (the published array is never written).
+            weight = state.weight.copy()
+            weight[new_slots] = 0
+            self._check_weight_bound_holds(state, weight)
             ledger = state.ledger.with_removed(new_slots) if new_ids.size else state.ledger
             minimum = 1 if new_ids.size else 0
             limit = self.max_unlearning_epochs if max_epochs is None else max_epochs
@@ -486,8 +486,6 @@ class UnlearningMixin:
 
             # The new arrays: copies, with the forgotten rows scrubbed (the published ones are never written,
             # and may be read-only, e.g. memory-mapped by joblib).
-            weight = state.weight.copy()
-            weight[new_slots] = 0
             X_slots, y_slots, removed_mask = state.X_slots, state.y_slots, state.removed_mask
             writeable = (X_slots.data if sp.issparse(X_slots) else X_slots).flags.writeable  # joblib may memmap
             if new_ids.size or not writeable:

@@ -61,7 +61,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .numba_cpu import _compile_lock, _fill_normals, _numba_threads, _project, _residuals
+from .numba_cpu import _check_arrays, _compile_lock, _fill_normals, _numba_threads, _project, _residuals
 
 __all__ = ["run_sparse_logistic_epochs"]
 
@@ -201,10 +201,7 @@ def run_sparse_logistic_epochs(params, X, y, weight, batch_bounds, config, noise
 
     if n_epochs <= 0:
         return params, noise_counter
-    if params.dtype != np.float64 or weight.dtype != np.float64:
-        raise TypeError(f"params and weight must be float64, got {params.dtype} and {weight.dtype}")
-    if X.dtype not in (np.float32, np.float64):
-        raise TypeError(f"X must be float32 or float64, got {X.dtype}")
+    _check_arrays(params, X, weight)
     # One index type (int64) for every kernel variant: see _warm_up.
     indptr, indices = X.indptr.astype(np.int64, copy=False), X.indices.astype(np.int64, copy=False)
     _warm_up()

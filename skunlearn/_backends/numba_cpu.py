@@ -356,12 +356,12 @@ def _blas_controller():
 
 
 def _check_arrays(params, X, weight):
-    """Parameters and weights in float64, data in float32 or float64, all C-contiguous."""
+    """Parameters and weights in float64, data in float32 or float64, all C-contiguous (X: or sparse)."""
     if params.dtype != np.float64 or weight.dtype != np.float64:
         raise TypeError(f"params and weight must be float64, got {params.dtype} and {weight.dtype}")
     if X.dtype not in (np.float32, np.float64):
         raise TypeError(f"X must be float32 or float64, got {X.dtype}")
-    if not (params.flags.c_contiguous and X.flags.c_contiguous):
+    if not (params.flags.c_contiguous and (scipy.sparse.issparse(X) or X.flags.c_contiguous)):
         raise ValueError("params and X must be C-contiguous")
 
 
