@@ -18,10 +18,32 @@ import numpy as np
 
 from . import accounting
 from ._backends._ziggurat import MAX_ABS_NORMAL
-from ._constants import cyclic_batch_bounds, step_tasks
+from ._constants import cyclic_batch_bounds, logistic_constants, step_tasks
 from .certificate import FrozenHistory, UnlearningCertificate
 
-__all__ = ["PostProcessingLedger", "StronglyConvexLedger", "ledger_from_record"]
+__all__ = ["PostProcessingLedger", "RecordInconsistency", "StronglyConvexLedger", "ledger_from_record"]
+
+
+class RecordInconsistency(ValueError):
+    """A record field disagrees with what the rest of the record (or the library's protocol) implies.
+
+    ``field`` names the certificate or record field at fault, so
+    :meth:`skunlearn.UnlearningCertificate.verify` can say which.
+    """
+
+    def __init__(self, field, message):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def _close(recorded, derived, rtol):
+    return math.isclose(float(recorded), float(derived), rel_tol=rtol, abs_tol=0.0)
+
+
+def _positive_finite(ledger, names):
+    return [(name, f"must be a finite number > 0, got {getattr(ledger, name)!r}") for name in names
+            if not (isinstance(getattr(ledger, name), (int, float)) and not isinstance(getattr(ledger, name), bool)
+                    and math.isfinite(getattr(ledger, name)) and getattr(ledger, name) > 0)]
 
 
 class _Ledger:
@@ -41,11 +63,27 @@ class _Ledger:
         data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "history"}
         return {"ledger": self.KIND, **data}
 
-    def certificate(self, noise_secrecy):
-        """The certificate of this state: the fit's own before any request, else the unlearning one."""
+    def certificate(self, noise_secrecy, parameter_hash=""):
+        """The certificate of this state: the fit's own before any request, else the unlearning one.
+
+        ``parameter_hash`` (:func:`skunlearn.certificate.parameter_hash` of the
+        released parameters) binds it to the model; the record does not hold
+        it (it cannot be recomputed from the accounting alone).
+        """
         if not self.history:
-            return self.fit_certificate(noise_secrecy)
-        return self.unlearning_certificate(noise_secrecy)
+            return self.fit_certificate(noise_secrecy, parameter_hash)
+        return self.unlearning_certificate(noise_secrecy, parameter_hash)
+
+    def derived_mismatches(self, rtol=1e-9):
+        """``(field, message)`` for every record field that disagrees with what the other fields derive.
+
+        Checks what the record alone determines (the loss constants, the
+        step-size condition, the noise floor, the step counts); free
+        parameters (the noise above its floor, the radius, the targets) are
+        checked by :meth:`replayed` (the epochs each request ran) and, against
+        a model or a replay, by :meth:`skunlearn.UnlearningCertificate.verify`.
+        """
+        raise NotImplementedError
 
     def guarantee(self):
         """The (ε, δ) certified in the current state."""
@@ -77,9 +115,20 @@ class _Ledger:
         epochs = sum(int(entry["epochs"]) + int(entry.get("finetune_epochs", 0)) for entry in self.history)
         state = self._before_requests(epochs)
         history, taken = [], 0
-        for entry in self.history:
+        for number, entry in enumerate(self.history, start=1):
             rows, run, quiet = int(entry["rows"]), int(entry["epochs"]), int(entry.get("finetune_epochs", 0))
-            state = self._replay_request(state, taken, rows).advanced(run)
+            if rows < 1 or run < 0 or quiet < 0:
+                raise RecordInconsistency("history", f"request {number} has rows={rows}, epochs={run}, "
+                                                     f"finetune_epochs={quiet}")
+            state = self._replay_request(state, taken, rows)
+            if run >= 1 and state.advanced(run - 1).meets_target():
+                # unlearn and partial_unlearn stop at the first epoch that meets the target (the guarantee
+                # never weakens with more epochs), so a request that ran past it was not run at this noise.
+                raise RecordInconsistency(
+                    "noise", f"the record's noise {self.noise_std!r} meets the target after {run - 1} of the "
+                             f"{run} noisy epochs request {number} ran, but a request stops at the first epoch "
+                             "that meets the target: the epochs were run with other noise or constants")
+            state = state.advanced(run)
             taken += rows
             epsilon, delta = state.guarantee()
             replayed = {"rows": rows, "epochs": run, "epsilon": epsilon, "delta": delta}
@@ -337,6 +386,66 @@ class StronglyConvexLedger(_Ledger):
 
         return max(accounting.calibrate_noise(epsilon_at, self.target_epsilon), self.minimum_noise())
 
+    # Checks of the record ----------------------------------------------------------
+
+    def derived_mismatches(self, rtol=1e-9):
+        """Record fields that disagree with what the loss, the class count, D, W and the history derive.
+
+        M and L are those of the logistic loss (binary for one output row,
+        softmax otherwise) on rows of norm ≤ ``data_norm``, times W when
+        weighted (:meth:`skunlearn._constants.LogisticConstants.weighted`);
+        ``η ≤ 2 / (L + 2λ)`` with that L; σ is 0 or at least the noise floor;
+        the steps run are the training epochs plus every request's epochs,
+        ``ceil(n / b)`` steps each. Returns ``(field, message)`` pairs.
+        """
+        problems = _positive_finite(self, ("step_size", "lipschitz", "smoothness", "strong_convexity", "radius",
+                                           "data_norm"))
+        if not (math.isfinite(self.noise_std) and self.noise_std >= 0):
+            problems.append(("noise_std", f"must be a finite number >= 0, got {self.noise_std!r}"))
+        if self.weight_bound is not None and not (math.isfinite(self.weight_bound) and self.weight_bound > 0):
+            problems.append(("weight_bound", f"must be None or a finite number > 0, got {self.weight_bound!r}"))
+        if not 1 <= self.batch_size <= self.n_slots or self.n_slots < 2:
+            problems.append(("batch_size", f"need 2 <= n and 1 <= b <= n, got n={self.n_slots}, b={self.batch_size}"))
+        if self.n_outputs < 1 or self.n_outputs == 2:
+            problems.append(("n_outputs", f"a binary model has one output row and a softmax one at least 3, got "
+                                          f"{self.n_outputs}"))
+        if self.n_features < 2:
+            problems.append(("n_features", f"counts the intercept column: at least 2, got {self.n_features}"))
+        if self.bound not in ("coupled", "published"):
+            problems.append(("bound", f"must be 'coupled' or 'published', got {self.bound!r}"))
+        if problems:
+            return problems  # the derivations below need valid values
+        n_classes = 2 if self.n_outputs == 1 else self.n_outputs
+        loss = "binary logistic loss" if n_classes == 2 else f"softmax loss over {n_classes} classes"
+        derived = logistic_constants(n_classes, self.data_norm, self.strong_convexity)
+        weights = ""
+        if self.weight_bound is not None:
+            derived = derived.weighted(self.weight_bound)
+            weights = f", weights up to W={self.weight_bound!r}"
+        for name, symbol, value in (("lipschitz", "M", derived.lipschitz), ("smoothness", "L", derived.smoothness)):
+            if not _close(getattr(self, name), value, rtol):
+                problems.append((f"{name} ({symbol})", f"the record says {symbol}={getattr(self, name)!r}, but the "
+                                                       f"{loss} on rows of norm <= data_norm={self.data_norm!r}"
+                                                       f"{weights} gives {symbol}={value!r}"))
+        limit = accounting.max_step_size(derived.smoothness, self.strong_convexity)
+        if self.step_size > limit * (1.0 + rtol):
+            problems.append(("step_size (eta)", f"eta={self.step_size!r} exceeds 2/(L + 2 lambda)={limit!r} with "
+                                                f"the L={derived.smoothness!r} of the {loss}{weights}"))
+        if self.noise_std != 0 and self.noise_std < self.minimum_noise() * (1.0 - rtol):
+            problems.append(("noise_std", f"sigma={self.noise_std!r} is below the noise floor "
+                                          f"{self.minimum_noise()!r} ({accounting.NOISE_FLOOR_ULPS} ulps of "
+                                          f"R={self.radius!r} per step)"))
+        try:
+            epochs = sum(int(entry["epochs"]) + int(entry.get("finetune_epochs", 0)) for entry in self.history)
+        except (KeyError, TypeError, ValueError):
+            return problems + [("history", "an entry lacks its epochs")]
+        expected = (self.train_epochs + epochs) * self.n_batches
+        if self.train_epochs < 0 or self.steps_run != expected:
+            problems.append(("steps_run", f"the record says {self.steps_run} steps, but T={self.train_epochs} "
+                                          f"training epochs and the requests' {epochs} epochs of "
+                                          f"ceil(n/b)={self.n_batches} steps make {expected}"))
+        return problems
+
     # Certificates ------------------------------------------------------------------
 
     def constants(self):
@@ -347,7 +456,7 @@ class StronglyConvexLedger(_Ledger):
             **({} if self.weight_bound is None else {"W": self.weight_bound}),
         }
 
-    def fit_certificate(self, noise_secrecy):
+    def fit_certificate(self, noise_secrecy, parameter_hash=""):
         """The (ε, δ)-DP guarantee of the noisy training itself; none when training ran without noise."""
         if not self.private_training:
             return UnlearningCertificate(
@@ -357,7 +466,7 @@ class StronglyConvexLedger(_Ledger):
                           "each request is certified by the noisy epochs after it",
                 neighbouring="none", noise=0.0, steps=self.steps_run, rows_forgotten=0, requests=0,
                 constants=self.constants(), history=(), arithmetic=accounting.ARITHMETIC_MODEL,
-                noise_secrecy=noise_secrecy, record=self.record(),
+                noise_secrecy=noise_secrecy, record=self.record(), parameter_hash=parameter_hash,
             )
         rho = self.learning_rdp_coefficient()
         epsilon, order = _to_dp(rho, self.target_delta)
@@ -369,10 +478,10 @@ class StronglyConvexLedger(_Ledger):
             neighbouring="add/remove one row (its batch slot kept, zero gradient)",
             noise=self.noise_std, steps=self.steps_run, rows_forgotten=0, requests=0,
             constants=self.constants(), history=(), arithmetic=accounting.ARITHMETIC_MODEL,
-            noise_secrecy=noise_secrecy, record=self.record(),
+            noise_secrecy=noise_secrecy, record=self.record(), parameter_hash=parameter_hash,
         )
 
-    def unlearning_certificate(self, noise_secrecy):
+    def unlearning_certificate(self, noise_secrecy, parameter_hash=""):
         """The (ε, δ)-unlearning guarantee of the current state."""
         epsilon, order = self.epsilon()
         published = self.bound == "published"
@@ -394,7 +503,7 @@ class StronglyConvexLedger(_Ledger):
             noise=self.noise_std, steps=self.noisy_steps,
             rows_forgotten=len(self.removed_slots), requests=len(self.history),
             constants=self.constants(), history=self.history, arithmetic=accounting.ARITHMETIC_MODEL,
-            noise_secrecy=noise_secrecy, record=self.record(),
+            noise_secrecy=noise_secrecy, record=self.record(), parameter_hash=parameter_hash,
         )
 
 
@@ -529,6 +638,42 @@ class PostProcessingLedger(_Ledger):
         return accounting.gradient_clipping_rdp_coefficient_closed_form(
             initial, clip, self.step_size, self.l2, self.noise_std, self.phase_steps)
 
+    # Checks of the record ------------------------------------------------------------
+
+    def derived_mismatches(self, rtol=1e-9):
+        """Record fields that disagree with each other: radii, the noise floor, the step counts, the method.
+
+        What this ledger's record cannot derive (the parameter count, the
+        steps per epoch: they need the model and n) is checked against the
+        model by :meth:`skunlearn.UnlearningCertificate.verify`.
+        Returns ``(field, message)`` pairs.
+        """
+        problems = _positive_finite(self, ("initial_radius", "clip_radius", "gradient_clip", "step_size",
+                                           "noise_std"))
+        if not (math.isfinite(self.l2) and self.l2 >= 0):
+            problems.append(("l2", f"must be a finite number >= 0, got {self.l2!r}"))
+        if not (math.isfinite(self.training_noise) and self.training_noise >= 0):
+            problems.append(("training_noise", f"must be a finite number >= 0, got {self.training_noise!r}"))
+        if self.method not in ("gradient_clipping", "model_clipping"):
+            problems.append(("method", f"must be 'gradient_clipping' or 'model_clipping', got {self.method!r}"))
+        if self.n_params < 1 or self.steps_per_epoch < 1:
+            problems.append(("n_params", f"need n_params >= 1 and steps_per_epoch >= 1, got {self.n_params} and "
+                                         f"{self.steps_per_epoch}"))
+        if problems:
+            return problems
+        if self.method == "gradient_clipping" and self.step_size * self.l2 >= 1:
+            problems.append(("step_size (gamma)", f"gradient clipping needs gamma * lambda < 1, got "
+                                                  f"{self.step_size!r} * {self.l2!r}"))
+        if self.noise_std < self.minimum_noise() * (1.0 - rtol):
+            problems.append(("noise_std", f"sigma={self.noise_std!r} is below the noise floor "
+                                          f"{self.minimum_noise()!r} ({accounting.NOISE_FLOOR_ULPS} ulps of the "
+                                          "largest clip radius)"))
+        for name in ("training_steps", "phase_steps"):
+            if getattr(self, name) < 0 or getattr(self, name) % self.steps_per_epoch:
+                problems.append((name, f"{getattr(self, name)} is not a whole number of epochs of "
+                                       f"{self.steps_per_epoch} steps"))
+        return problems
+
     # Certificates ----------------------------------------------------------------------
 
     def constants(self):
@@ -536,7 +681,7 @@ class PostProcessingLedger(_Ledger):
                 "gamma": self.step_size, "lambda": self.l2, "steps_per_epoch": self.steps_per_epoch,
                 "method": self.method, "clip_slack": self._slack - 1.0}
 
-    def fit_certificate(self, noise_secrecy):
+    def fit_certificate(self, noise_secrecy, parameter_hash=""):
         """After fit: the noisy training of a non-convex model carries no (ε, δ) claim."""
         return UnlearningCertificate(
             epsilon=math.inf, delta=self.target_delta, target_epsilon=self.target_epsilon,
@@ -545,9 +690,10 @@ class PostProcessingLedger(_Ledger):
                       "requests are certified by Koloskova et al. 2025",
             neighbouring="none", noise=self.training_noise, steps=self.training_steps, constants=self.constants(),
             arithmetic=accounting.ARITHMETIC_MODEL, noise_secrecy=noise_secrecy, record=self.record(),
+            parameter_hash=parameter_hash,
         )
 
-    def unlearning_certificate(self, noise_secrecy):
+    def unlearning_certificate(self, noise_secrecy, parameter_hash=""):
         epsilon, delta = self.guarantee()
         order, renyi = self.rdp()
         gradient = self.method == "gradient_clipping"
@@ -561,6 +707,7 @@ class PostProcessingLedger(_Ledger):
             noise=self.noise_std, steps=self.phase_steps, rows_forgotten=self.rows_forgotten,
             requests=len(self.history), constants=self.constants(), history=self.history,
             arithmetic=accounting.ARITHMETIC_MODEL, noise_secrecy=noise_secrecy, record=self.record(),
+            parameter_hash=parameter_hash,
         )
 
 

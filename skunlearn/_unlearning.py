@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from ._backends import get_backend
+from .certificate import parameter_hash
 from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
 from ._state import fitted_attribute, scrub_rows, state_field
@@ -512,12 +513,13 @@ class UnlearningMixin:
                 history = history + (entry,)
             ledger = ledger.with_history(history)
             removed = np.flatnonzero(removed_mask)
+            parameters = self._parameter_attributes(params, state)
             new_state = state.replace(
                 X_slots=X_slots, y_slots=y_slots, weight=weight, removed_mask=removed_mask, params=params,
                 noise_counter=noise_counter, ledger=ledger,
-                attributes={**self._parameter_attributes(params, state),
-                            "certificate_": ledger.certificate(state.noise_secrecy), "removed_indices_": removed,
-                            "n_retained_": int(removed_mask.size - removed.size)},
+                attributes={**parameters, "certificate_": ledger.certificate(state.noise_secrecy,
+                                                                             parameter_hash(parameters)),
+                            "removed_indices_": removed, "n_retained_": int(removed_mask.size - removed.size)},
             )
             self._state = new_state  # publish: the one reference swap
         return self

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import html
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from numbers import Integral
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["CertificateVerificationError", "UnlearningCertificate"]
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["CertificateVerificationError", "ReplayData", "UnlearningCertificate", "parameter_hash"]
 
 
 class CertificateVerificationError(ValueError):
@@ -78,6 +83,134 @@ def _plain(value):
 
 
 _SCALARS = frozenset({int, float, str, bool, type(None)})
+
+#: The released parameter attributes, by the record's ledger, in the order :func:`parameter_hash` reads them.
+_PARAMETER_ATTRIBUTES = {"strongly-convex": ("coef_", "intercept_"), "post-processing": ("coefs_", "intercepts_")}
+
+_HASH_PREFIX = "sha256:"
+
+
+def parameter_hash(parameters: Mapping[str, ArrayLike | Sequence[ArrayLike]]) -> str:
+    """SHA-256 fingerprint of a model's released parameter arrays, as certificates record it.
+
+    Canonical form: the names in sorted order; each value an array or a list
+    of arrays (``coefs_``); every array as little-endian float64 in C order,
+    preceded by its name, position and shape. One bit changed in any
+    parameter (a sign of zero included) changes the hash.
+
+    Parameters
+    ----------
+    parameters : mapping of str to array-like or list of array-like
+        For example ``{"coef_": model.coef_, "intercept_": model.intercept_}``
+        (NoisyLogisticRegression) or ``{"coefs_": model.coefs_,
+        "intercepts_": model.intercepts_}`` (NoisyMLPClassifier).
+
+    Returns
+    -------
+    str
+        ``"sha256:"`` followed by 64 hexadecimal digits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = parameter_hash({"coef_": np.array([[1.0, 2.0]]), "intercept_": np.array([0.5])})
+    >>> a.startswith("sha256:") and len(a) == 71
+    True
+    >>> a == parameter_hash({"coef_": np.array([[1.0, np.nextafter(2.0, 3.0)]]), "intercept_": np.array([0.5])})
+    False
+    """
+    digest = hashlib.sha256(b"skunlearn parameters v1\0")
+    for name in sorted(parameters):
+        value = parameters[name]
+        arrays = list(value) if isinstance(value, (list, tuple)) else [value]
+        digest.update(f"{name}\0{len(arrays)}\0".encode())
+        for position, array in enumerate(arrays):
+            canonical = np.ascontiguousarray(np.asarray(array), dtype="<f8")
+            digest.update(f"{position}\0{canonical.shape}\0".encode())
+            digest.update(canonical.tobytes())
+    return _HASH_PREFIX + digest.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplayData:
+    """What a replay audit needs to rerun a model's fit and every request (:meth:`UnlearningCertificate.verify`).
+
+    Parameters
+    ----------
+    X, y : array-like
+        The whole training data given to ``fit``, forgotten rows included,
+        in the same order (the audit reruns the training bit for bit).
+    sample_weight : array-like or None, default=None
+        The ``sample_weight`` given to ``fit``.
+    requests : sequence of array-like of int, or None, default=None
+        The rows each request forgot, as positions in ``X``, one entry per
+        request of the certificate's history. None derives them: from the
+        record's forgotten batch slots for NoisyLogisticRegression (its record
+        holds the slot of every forgotten row, in request order), from the
+        model's ``removed_indices_`` for a NoisyMLPClassifier with one request.
+        The MLP's record holds only counts, so with more than one request the
+        rows of each must be given.
+    noise_key : int or None, default=None
+        The noise generator's key. None derives it from the estimator's
+        ``random_state`` (an int); a fit with ``random_state=None`` drew it
+        from the operating system, and only its owner can hand it over (see
+        :meth:`secrets_of`).
+    slot_order : array-like of int or None, default=None
+        The batch order: row ``slot_order[s]`` sat in slot s. Derived from an
+        int ``random_state`` when None.
+    estimator : estimator or None, default=None
+        An unfitted estimator with the hyper-parameters the model was fitted
+        with; None clones the model (its current ``get_params()``). Needed to
+        replay a :class:`~skunlearn.CertifiedPredictor`, which keeps no
+        hyper-parameters.
+
+    Notes
+    -----
+    Handing the noise key to an auditor hands over the noise: the guarantee
+    then no longer holds against that auditor (who holds the data anyway).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skunlearn import NoisyLogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = NoisyLogisticRegression(random_state=0).fit(X, y).unlearn([3])
+    >>> model.certificate_.verify(model, replay=ReplayData(X, y)) is model.certificate_
+    True
+    """
+
+    X: Any
+    y: Any
+    sample_weight: Any = None
+    requests: Sequence[Any] | None = None
+    noise_key: int | None = None
+    slot_order: Any = None
+    estimator: Any = None
+
+    @classmethod
+    def secrets_of(cls, model: Any, X: ArrayLike, y: ArrayLike, *, sample_weight: ArrayLike | None = None,
+                   requests: Sequence[ArrayLike] | None = None) -> ReplayData:
+        """Replay data with the noise key and batch order that ``model`` (a fitted estimator) drew.
+
+        For a model fitted with ``random_state=None``: its owner hands these
+        secrets to an auditor. A NoisyMLPClassifier fitted that way also drew
+        its initial weights from the operating system, which it does not
+        keep: it cannot be replayed.
+
+        Parameters
+        ----------
+        model : NoisyLogisticRegression or NoisyMLPClassifier
+            Fitted.
+        X, y, sample_weight, requests
+            As in :class:`ReplayData`.
+
+        Returns
+        -------
+        ReplayData
+        """
+        state = model._published()
+        return cls(X, y, sample_weight=sample_weight, requests=requests, noise_key=int(state.noise_key),
+                   slot_order=np.argsort(state.slot_of, kind="stable"))
 
 #: What a certificate issued by ``fit`` (before any request) says, by method.
 _BEFORE_REQUESTS = {
@@ -191,6 +324,14 @@ class UnlearningCertificate:
     record : mapping
         The accounting state the numbers were computed from: enough for
         :meth:`verify` to recompute them.
+    parameter_hash : str, default=""
+        :func:`parameter_hash` of the parameters released with this
+        certificate (``coef_``, ``intercept_`` or ``coefs_``,
+        ``intercepts_``), set by the estimator each time it replaces
+        ``certificate_``; ``verify(model)`` checks it. Empty for a
+        certificate built by hand. Not part of equality: two certificates of
+        one guarantee compare equal whatever models they are bound to (a dense
+        and a sparse fit of the same rows agree to rounding only).
 
     Attributes
     ----------
@@ -237,6 +378,7 @@ class UnlearningCertificate:
     arithmetic: str = ""
     noise_secrecy: str = ""
     record: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    parameter_hash: str = dataclasses.field(default="", compare=False)
 
     def __post_init__(self):
         # Validate every field, so neither a constructor call nor from_dict can build a nonsensical claim.
@@ -250,7 +392,7 @@ class UnlearningCertificate:
         set_("noise", _number("noise", self.noise, low=0))
         for name in ("steps", "rows_forgotten", "requests"):
             set_(name, _count(name, getattr(self, name)))
-        for name in ("method", "reference", "neighbouring", "arithmetic", "noise_secrecy"):
+        for name in ("method", "reference", "neighbouring", "arithmetic", "noise_secrecy", "parameter_hash"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"certificate field {name} must be a string, got {getattr(self, name)!r}")
         for name in ("constants", "record"):
@@ -262,6 +404,10 @@ class UnlearningCertificate:
         set_("constants", _frozen(self.constants))
         set_("history", _frozen(self.history))
         set_("record", _frozen(self.record))
+        if self.parameter_hash and not (self.parameter_hash.startswith(_HASH_PREFIX) and len(self.parameter_hash) == 71
+                                        and all(c in "0123456789abcdef" for c in self.parameter_hash[7:])):
+            raise ValueError(f"certificate field parameter_hash must be 'sha256:' and 64 hexadecimal digits, got "
+                             f"{self.parameter_hash!r}")
 
     def __reduce__(self):
         # Read-only mappings do not pickle; the dict form round-trips exactly.
@@ -346,56 +492,280 @@ class UnlearningCertificate:
             return value.__json__()
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
-    def verify(self, rtol: float = 1e-9) -> UnlearningCertificate:
-        """Recompute ε and δ from the certificate's own record with the accountant.
+    def verify(self, model: Any = None, *, replay: ReplayData | None = None,
+               rtol: float = 1e-9) -> UnlearningCertificate:
+        """Check the certificate: against its own record, against a model, and by replaying the training.
 
-        Rebuilds the accounting state from :attr:`record` and :attr:`history`
-        (the forgotten slots and the step each was forgotten at, the steps
-        run, the noise and the constants) and recomputes the certificate.
+        Three levels, each adding to the one before.
+
+        **Record** (always). Rebuilds the accounting state from :attr:`record`
+        and :attr:`history`, then
+
+        * recomputes every constant the record determines and rejects a
+          record that disagrees: M and L are those of the loss (binary
+          logistic for one output row, softmax otherwise) on rows of norm ≤
+          ``data_norm``, scaled by W when weighted; ``η ≤ 2 / (L + 2λ)`` with
+          that L; the noise is 0 or at least the noise floor
+          (:func:`skunlearn.accounting.minimum_step_noise`); the steps run
+          are the training epochs plus every request's epochs of
+          ``ceil(n / b)`` steps; radii, counts and sizes are in range;
+        * replays every request with the accountant (the forgotten slots and
+          the step each was forgotten at) and checks that each request ran no
+          more noisy epochs than the target needed: ``unlearn`` and
+          ``partial_unlearn`` stop at the first epoch that meets it;
+        * recomputes ε, δ, the Rényi order and value, every past claim of the
+          history, the constants and the other fields, and compares.
+
+        It proves that the claims are what the library's accountant computes
+        for the record's parameters, and that those parameters are consistent
+        with one another. It does not prove that the record describes any
+        real run: the free parameters (the noise σ above its floor, the radius
+        R, λ, D, the targets, n and b) are only range-checked. A forger who
+        multiplies σ by 10 and recomputes the claims is caught when a request
+        then looks as if it ran more epochs than it needed (with the default
+        ``unlearning_epochs=3`` it does), not if the forger also rewrites the
+        epoch counts and steps, nor for a certificate issued by ``fit`` before
+        any request.
+
+        **Model** (``model`` given: the fitted estimator, or its
+        :class:`~skunlearn.CertifiedPredictor`). Checks :attr:`parameter_hash`
+        against :func:`parameter_hash` of the model's released parameters
+        (``coef_`` and ``intercept_``, or ``coefs_`` and ``intercepts_``) and
+        of the parameters it predicts with, bit for bit; then checks the
+        record against the model's own fitted attributes: the noise
+        (``noise_`` or ``unlearning_noise_``), η (``step_size_``), R
+        (``radius_``), λ (``alpha_``), δ (``delta_``), the training epochs
+        (``n_iter_``) and the shapes (class and feature counts, parameter
+        count), and D (the row norm the model scales its inputs to). It
+        proves that this certificate was issued for exactly these
+        parameters and that its record uses the model's noise and constants:
+        a record with σ × 10 fails here whatever else was rewritten. It does
+        not prove that the parameters were trained as recorded (a forger who
+        controls the model object can write its attributes too), nor that the
+        data were the ones claimed.
+
+        **Replay** (``replay`` given, with ``model``). Refits a clone of the
+        model's estimator (or ``replay.estimator``) on ``replay.X, replay.y``
+        with the same batch order and noise key, reruns every recorded request
+        (each as ``partial_unlearn(rows, max_epochs=e)`` with e the epochs it
+        recorded, which reproduces ``unlearn`` and any split of
+        ``partial_unlearn`` calls exactly), and requires the resulting
+        certificate to equal this one field by field, the parameter hash
+        included. Results do not depend on the thread count, so the match is
+        bit for bit. It proves that these parameters and this certificate are
+        what the library computes from that data, that key and these
+        requests: every field of the record, the noise included, is then the
+        real one. It does not prove that the data given are the data really
+        used by whoever released the model (only that they reproduce it), nor
+        anything about the library's own soundness (the accounting theorems and
+        their implementation).
 
         Parameters
         ----------
+        model : estimator or CertifiedPredictor, optional
+            The released model the certificate should describe.
+        replay : ReplayData, optional
+            The training data (and, when not derivable from ``random_state``,
+            the noise key and batch order) to rerun. Needs ``model``.
         rtol : float, default=1e-9
-            Relative tolerance on the recomputed numbers.
+            Relative tolerance on the recomputed numbers (the replay and the
+            parameter hash are compared exactly).
 
         Returns
         -------
         self
-            When every claim matches.
+            When every check passes.
 
         Raises
         ------
         CertificateVerificationError
-            When the record is missing or a claim differs from the recomputation.
+            Naming the first field that fails: a record that is missing or
+            inconsistent, a claim that differs from the recomputation, a model
+            whose parameters or attributes differ, or a replay that does not
+            reproduce the certificate.
 
         Examples
         --------
         >>> from sklearn.datasets import load_iris
         >>> from skunlearn import NoisyLogisticRegression
         >>> X, y = load_iris(return_X_y=True)
-        >>> model = NoisyLogisticRegression().fit(X, y).unlearn([3])
+        >>> model = NoisyLogisticRegression(random_state=0).fit(X, y).unlearn([3])
         >>> model.certificate_.verify() is model.certificate_
         True
+        >>> model.certificate_.verify(model) is model.certificate_
+        True
+        >>> model.certificate_.verify(model, replay=ReplayData(X, y)) is model.certificate_
+        True
         """
-        from ._ledgers import ledger_from_record
+        from ._ledgers import RecordInconsistency, ledger_from_record
 
         if not self.record:
             raise CertificateVerificationError("the certificate has no record to recompute it from")
+        if replay is not None and model is None:
+            raise CertificateVerificationError("a replay checks a model: pass verify(model, replay=...)")
         try:
             ledger = ledger_from_record(_thawed(self.record), _thawed(self.history))
+            problems = ledger.derived_mismatches(rtol)
+            if problems:
+                raise CertificateVerificationError("; ".join(
+                    f"record field {name} is inconsistent: {message}" for name, message in problems))
             replayed = ledger.replayed()
+        except RecordInconsistency as error:
+            raise CertificateVerificationError(f"certificate field {error}") from error
         except (TypeError, ValueError, KeyError) as error:
+            if isinstance(error, CertificateVerificationError):
+                raise
             raise CertificateVerificationError(f"the record does not describe a valid state: {error}") from error
         if not _matches(_thawed(self.record), replayed.record(), rtol):
             raise CertificateVerificationError("the record's state is not the one its history of requests leads to")
         recomputed = replayed.certificate(self.noise_secrecy)
-        for name in ("epsilon", "delta", "order", "renyi_divergence", "noise", "steps", "rows_forgotten", "requests",
-                     "method", "constants", "history", "arithmetic"):
+        for name in ("epsilon", "delta", "target_epsilon", "target_delta", "order", "renyi_divergence", "noise",
+                     "steps", "rows_forgotten", "requests", "method", "reference", "neighbouring", "constants",
+                     "history", "arithmetic"):
             claimed, actual = getattr(self, name), getattr(recomputed, name)
             if not _matches(claimed, actual, rtol):
                 raise CertificateVerificationError(
                     f"certificate field {name} claims {claimed!r} but its record recomputes to {actual!r}")
+        if model is not None:
+            self._verify_model(model)
+        if replay is not None:
+            self._verify_replay(model, replay)
         return self
+
+    def _verify_model(self, model):
+        """Level 2 of :meth:`verify`: the parameter hash and the record against the model's fitted attributes."""
+        kind = self.record.get("ledger")
+        if not self.parameter_hash:
+            raise CertificateVerificationError("certificate field parameter_hash is empty: the certificate is not "
+                                               "bound to any model")
+        names = _PARAMETER_ATTRIBUTES[kind]
+        try:
+            released = {name: getattr(model, name) for name in names}
+        except AttributeError as error:
+            raise CertificateVerificationError(f"the model has no {' / '.join(names)}: {error}") from error
+        actual = parameter_hash(released)
+        if actual != self.parameter_hash:
+            raise CertificateVerificationError(
+                f"certificate field parameter_hash is {self.parameter_hash}, but the model's {' and '.join(names)} "
+                f"hash to {actual}: these are not the parameters the certificate was issued for")
+        predicting = _prediction_parameters(model)
+        if predicting is not None and parameter_hash(predicting) != actual:
+            raise CertificateVerificationError(
+                f"certificate field parameter_hash: the parameters the model holds (it predicts with them or "
+                f"trains on from them) differ from its {' and '.join(names)}")
+        record = self.record
+        if kind == "strongly-convex":
+            fields = (("noise_", "noise_std", "noise"), ("step_size_", "step_size", "step_size (eta)"),
+                      ("radius_", "radius", "radius (R)"), ("alpha_", "strong_convexity", "strong_convexity (m)"),
+                      ("delta_", "target_delta", "target_delta"), ("n_iter_", "train_epochs", "train_epochs (T)"))
+            coef = np.shape(released["coef_"])
+            n_classes = len(getattr(model, "classes_", ()))
+            shapes = [("n_outputs", record["n_outputs"], 1 if n_classes == 2 else n_classes, "classes_"),
+                      ("n_features", record["n_features"], coef[-1] + 1 if coef else None, "coef_ columns + 1"),
+                      ("n_outputs", record["n_outputs"], coef[0] if coef else None, "coef_ rows")]
+        else:
+            fields = (("unlearning_noise_", "noise_std", "noise"), ("delta_", "target_delta", "target_delta"))
+            size = sum(np.size(array) for name in names for array in released[name])
+            n_iter = getattr(model, "n_iter_", None)
+            shapes = [("n_params", record["n_params"], size, "the size of coefs_ and intercepts_"),
+                      ("training_steps", record["training_steps"],
+                       None if n_iter is None else int(n_iter) * int(record["steps_per_epoch"]),
+                       "n_iter_ epochs of steps_per_epoch steps")]
+        for attribute, name, label in fields:
+            if not hasattr(model, attribute):
+                raise CertificateVerificationError(f"the model has no {attribute} to check {label} against")
+            value = getattr(model, attribute)
+            if float(value) != float(record[name]):
+                raise CertificateVerificationError(
+                    f"certificate field {label}: the record says {record[name]!r}, the model's {attribute} is "
+                    f"{value!r}")
+        _, state = _published_state(model)
+        if kind == "strongly-convex" and state is not None and "data_norm" in state.config:
+            # The row scaling applied at predict time: part of the released prediction function.
+            if float(state.config["data_norm"]) != float(record["data_norm"]):
+                raise CertificateVerificationError(
+                    f"certificate field data_norm (D): the record says {record['data_norm']!r}, the model scales "
+                    f"rows to {state.config['data_norm']!r}")
+        for name, recorded, derived, source in shapes:
+            if derived is None or int(recorded) != int(derived):
+                raise CertificateVerificationError(
+                    f"certificate field {name}: the record says {recorded!r}, the model's {source} give {derived!r}")
+
+    def _verify_replay(self, model, replay):
+        """Level 3 of :meth:`verify`: refit, rerun every request, and compare everything."""
+        import warnings
+
+        from sklearn.base import clone
+
+        if not isinstance(replay, ReplayData):
+            raise TypeError(f"replay must be a ReplayData, got {type(replay).__name__}")
+        if replay.estimator is not None:
+            estimator = clone(replay.estimator)
+        elif hasattr(model, "get_params") and hasattr(model, "_fit"):
+            estimator = clone(model)
+        else:
+            raise CertificateVerificationError(
+                f"a {type(model).__name__} keeps no hyper-parameters to refit with: pass "
+                "ReplayData(..., estimator=<the unfitted estimator>)")
+        seed = estimator.get_params().get("random_state")
+        if replay.noise_key is None and not isinstance(seed, Integral):
+            raise CertificateVerificationError(
+                f"random_state={seed!r} does not determine the noise key: pass ReplayData(noise_key=..., "
+                "slot_order=...) (ReplayData.secrets_of(model, X, y) reads them from the fitted estimator)")
+        if replay.slot_order is None and not isinstance(seed, Integral):
+            raise CertificateVerificationError(f"random_state={seed!r} does not determine the batch order: pass "
+                                               "ReplayData(slot_order=...)")
+        if self.record.get("ledger") == "post-processing" and not isinstance(seed, Integral):
+            raise CertificateVerificationError(
+                "a NoisyMLPClassifier fitted without an int random_state drew its initial weights from the "
+                "operating system and does not keep them: it cannot be replayed")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the fit's own warnings were given when it ran
+            try:
+                if replay.noise_key is None and replay.slot_order is None:
+                    estimator.fit(replay.X, replay.y, sample_weight=replay.sample_weight)
+                else:
+                    estimator._validate_params()  # what fit's decorator does before the fit
+                    estimator._fit(replay.X, replay.y, sample_weight=replay.sample_weight,
+                                   slot_order=replay.slot_order, noise_key=replay.noise_key)
+                requests = self._replay_requests(model, estimator, replay)
+                for rows, entry in zip(requests, self.history):
+                    estimator.partial_unlearn(positions=rows, max_epochs=int(entry["epochs"]))
+            except (TypeError, ValueError) as error:
+                raise CertificateVerificationError(f"the replay failed: {error}") from error
+        rerun = estimator.certificate_
+        for field in dataclasses.fields(self):
+            claimed, actual = getattr(self, field.name), getattr(rerun, field.name)
+            if claimed != actual:
+                raise CertificateVerificationError(
+                    f"certificate field {field.name}: the replay gives {actual!r}, the certificate claims "
+                    f"{claimed!r}" + (" (the data, the noise key or the requests differ from the run that issued "
+                                      "it)" if field.name == "parameter_hash" else ""))
+
+    def _replay_requests(self, model, estimator, replay):
+        """The rows of every recorded request, as positions in the training data."""
+        if replay.requests is not None:
+            requests = [np.asarray(rows, dtype=np.int64).ravel() for rows in replay.requests]
+        elif self.record.get("ledger") == "strongly-convex":
+            order = np.argsort(estimator._slot_of, kind="stable")  # slot -> training row of the replayed fit
+            slots = np.asarray(self.record["removed_slots"], dtype=np.int64)
+            if slots.size and (slots.min() < 0 or slots.max() >= order.size):
+                raise CertificateVerificationError("certificate field record.removed_slots: a slot is out of range")
+            bounds = np.cumsum([0] + [int(entry["rows"]) for entry in self.history])
+            requests = [order[slots[a:b]] for a, b in zip(bounds[:-1], bounds[1:])]
+        elif len(self.history) <= 1 and hasattr(model, "removed_indices_"):
+            requests = [np.asarray(model.removed_indices_, dtype=np.int64)] if self.history else []
+        else:
+            raise CertificateVerificationError(
+                "the record holds only the number of rows each request forgot: pass ReplayData(requests=[rows of "
+                "request 1, rows of request 2, ...])")
+        if len(requests) != len(self.history) or any(
+                rows.size != int(entry["rows"]) for rows, entry in zip(requests, self.history)):
+            raise CertificateVerificationError(
+                f"certificate field history: {len(self.history)} requests of "
+                f"{[int(entry['rows']) for entry in self.history]} rows, but the replay was given "
+                f"{[int(rows.size) for rows in requests]}")
+        return requests
 
     @classmethod
     def from_json(cls, text: str) -> UnlearningCertificate:
@@ -447,6 +817,20 @@ class UnlearningCertificate:
         if self.method in _BEFORE_REQUESTS and self.requests == 0:
             caption += f" — {_BEFORE_REQUESTS[self.method]}"
         return f"<table><caption>{html.escape(caption)}</caption>{body}</table>"
+
+
+def _published_state(model):
+    """(estimator, published state) of an estimator or of a CertifiedPredictor's shell; (model, None) otherwise."""
+    holder = getattr(model, "__dict__", {}).get("_estimator", model)  # a CertifiedPredictor's shell
+    return holder, getattr(holder, "__dict__", {}).get("_state")
+
+
+def _prediction_parameters(model):
+    """The parameter attributes rebuilt from the arrays the model predicts with, or None when it keeps none."""
+    holder, state = _published_state(model)
+    if state is None or not hasattr(holder, "_parameter_attributes"):
+        return None
+    return holder._parameter_attributes(state.params, state)
 
 
 def _decoded(value):

@@ -18,6 +18,7 @@ from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig
 from ._constants import logistic_constants, scale_rows, scale_sparse_rows
 from ._defaults import default_l2, noise_dominates
 from ._ledgers import StronglyConvexLedger
+from .certificate import parameter_hash
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
 from ._unlearning import UnlearningMixin, certified_device
 from ._validation import (
@@ -362,12 +363,12 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             "run_logistic_epochs", np.zeros((n_outputs, n_features + 1)), slots["weight"], training_config,
             int(self.max_iter), "training", 0, slots=slots)
         ledger = ledger.advanced(int(self.max_iter), noisy=bool(self.private_training))
+        parameters = self._parameter_attributes(params, None)
         attributes = {
             **features, "classes_": classes, "step_size_": step_size, "noise_": noise, "radius_": radius,
-            "alpha_": alpha,
-            "delta_": delta, "n_iter_": int(self.max_iter), "certificate_": ledger.certificate(slots["noise_secrecy"]),
-            "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples,
-            **self._parameter_attributes(params, None),
+            "alpha_": alpha, "delta_": delta, "n_iter_": int(self.max_iter),
+            "certificate_": ledger.certificate(slots["noise_secrecy"], parameter_hash(parameters)),
+            "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
         }
         return FittedState(**dict(slots, noise_counter=noise_counter), params=params, ledger=ledger,
                            config={"kernel_config": kernel_config, "data_norm": constants.data_norm,

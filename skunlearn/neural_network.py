@@ -15,6 +15,7 @@ from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig
 from . import accounting
 from ._constants import cyclic_batch_bounds
 from ._ledgers import PostProcessingLedger
+from .certificate import parameter_hash
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
 from ._unlearning import UnlearningMixin, certified_device
 from ._validation import (
@@ -306,12 +307,12 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
             int(self.max_iter), "training", 0, layer_sizes, slots=slots)
         config = {"layer_sizes": layer_sizes, "activation_code": activation_code, "activation": self.activation,
                   "training_config": training_config}
+        parameters = self._parameter_attributes(params, config)
         attributes = {
             **features, "classes_": classes, "unlearning_noise_": noise, "delta_": delta, "n_iter_": int(self.max_iter),
             "n_layers_": layer_sizes.size, "n_outputs_": int(classes.size), "out_activation_": "softmax",
-            "certificate_": ledger.certificate(slots["noise_secrecy"]),
-            "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples,
-            **self._parameter_attributes(params, config),
+            "certificate_": ledger.certificate(slots["noise_secrecy"], parameter_hash(parameters)),
+            "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
         }
         return FittedState(**dict(slots, noise_counter=noise_counter), params=params, ledger=ledger, config=config,
                            attributes=attributes)
