@@ -36,10 +36,15 @@ or double-double arithmetic with proven relative error bounds otherwise) and
 decides only when the intervals do not overlap. Then its decision *is* the
 ideal one. When they overlap after the last bit it reads, the draw is a
 *failure*: it returns a value anyway, and the probability τ of that event per
-draw is bounded in :func:`skunlearn.accounting.floating_point.grid_noise_failure_probability`
-and charged to δ. Off the failure event the machine's K equals the ideal
-``RN(σ' ξ)``, so the law of the machine's output is within total variation
-τ · (draws) of the ideal one.
+draw is bounded below, to be charged to δ. Off the failure event the
+machine's K equals the ideal ``RN(σ' ξ)``, so the law of the machine's output
+is within total variation τ · (draws) of the ideal one, and an (ε, δ)
+statement about the ideal chain holds for the machine with
+``δ + (1 + e^ε) τ · draws`` (both runs are charged).
+
+*Status*: the kernels do not use this generator yet; wiring it in (the grid
+rounding of the pre-noise value, ``Λ`` chosen from public bounds, τ in the
+ledger) is the next step of issue 19.
 
 Fast path (about 99.98 % of draws at ``σ' ≈ 2³²``): one 64-bit keystream word
 gives the layer (8 bits), the sign (1 bit) and 53 bits ``J`` of U; ``J``
@@ -49,6 +54,33 @@ widened by 2⁻⁴⁹ of its size, lies inside one rounding cell, K is decided.
 Everything else takes the slow path: a second 53-bit slice of U (106 bits in
 all), the wedge's uniform at 106 bits, ``exp`` and ``log`` in double-double
 (:func:`dd_exp`, :func:`dd_log`, bounds below), the tail.
+
+The failure probability per draw (σ' = s / Λ; derivation sketch, each term a
+union bound over the attempts, at most :data:`MAX_ATTEMPTS`):
+
+* fast-accept threshold undecided after 106 bits: ``2⁻¹⁰⁶`` per attempt;
+* the final rounding: off the earlier failures the machine's x *is* the ideal
+  ξ, an exact N(0, 1) draw, and its enclosing interval for ``σ' ξ`` has
+  half-width ``w ≤ σ' (2⁻¹⁰⁶ x_L + 2⁻¹⁰⁰ |ξ|)``. The draw fails only if a
+  half-integer lies within 2w of ``σ' ξ``; for a unimodal density the sum over
+  unit cells of its supremum is at most ``1 + max density``, so this has
+  probability ``≤ 4 w_max (1 + 1/(σ'√(2π))) + P(|ξ| > 20)`` with ``w_max`` at
+  ``|ξ| = 20``: about ``2⁻⁹³ σ'``;
+* a wedge test undecided: the uniform V makes the left side uniform over an
+  interval of length ``f_{L−1} − f_L ≥ 1.3·10⁻³``, and the enclosures of both
+  sides are within ``2⁻⁹⁰`` of the exact values, so ``≤ 2⁻⁸⁰`` per wedge visit;
+* the tail: U₁ or U₂ zero (``2⁻¹⁰⁵``), the acceptance test undecided (−2 log U₂
+  has density ≤ ½, enclosure ``2⁻⁸⁶``), the rounding of ``σ'(r + t)``
+  (``≤ σ' (20 · 2⁻¹⁰⁶ + 2⁻⁸⁵)`` per visit: the 106-bit cells of U₁ map to
+  intervals of t that tile the line), and more than :data:`MAX_TAIL_ROUNDS`
+  rounds (``0.08^24``);
+* more than :data:`MAX_ATTEMPTS` attempts (``0.0056^12``) or
+  :data:`MAX_EXTRA_WORDS` words.
+
+At ``σ' ≈ 2³³`` the sum is dominated by the rounding term, ≈ 2⁻⁶⁰ per draw:
+about 10⁻⁸ over 10¹⁰ draws. These terms are to become a pure function of
+:mod:`skunlearn.accounting` with its own tests before any certificate relies
+on them.
 
 Error bounds used (u = 2⁻⁵³; Joldes, Muller & Popescu, ACM TOMS 44(2), 2017):
 the double-double sum of :func:`dd_add` (their Algorithm 6) errs by at most
