@@ -59,7 +59,7 @@ def main(argv=None):
     from skunlearn import NoisyLogisticRegression
 
     print(machine_line())
-    print("NoisyLogisticRegression at (1, 1/n), 30 training epochs, default step on digits and full batch, step 1 "
+    print("NoisyLogisticRegression at (1, default delta = min(1e-6, n^-1.5)), 30 training epochs, default step on digits and full batch, step 1 "
           "on synthetic mini-batches;\ngradient evaluations = rows whose gradient was computed; 100-request retraining = once per request\n")
     header = (f"{'dataset':<18} {'batch':>5} {'requests':>8} {'unlearn s':>9} {'unlearn grads':>12} {'acc':>7} "
               f"{'retrain s':>9} {'retrain grads':>12} {'acc':>7} {'ratio':>7}")

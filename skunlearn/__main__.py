@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from ._constants import cyclic_batch_bounds, logistic_constants
+from ._defaults import default_delta, resolve_delta
 from ._ledgers import StronglyConvexLedger
 from .accounting import (
     CalibrationError,
@@ -33,7 +34,8 @@ def _calibration_parser(subparsers):
         ),
     )
     parser.add_argument("--epsilon", type=float, required=True, help="target epsilon")
-    parser.add_argument("--delta", type=float, default=None, help="target delta (default 1/n)")
+    parser.add_argument("--delta", type=float, default=None,
+                        help="target delta (default min(1e-6, n^-1.5), below 1/n)")
     parser.add_argument("--n-samples", type=int, required=True, help="rows trained on, n")
     parser.add_argument("--batch-size", type=int, default=None, help="b (default: full batch)")
     parser.add_argument("--l2", type=float, required=True, help="L2 penalty lambda (strong convexity)")
@@ -61,7 +63,7 @@ def _calibrate(args) -> int:
     batch_size = n if args.batch_size is None else args.batch_size
     if not 1 <= batch_size <= n:
         raise SystemExit(f"--batch-size must lie in [1, {n}], got {batch_size}")
-    delta = 1.0 / n if args.delta is None else args.delta
+    delta = resolve_delta(args.delta, n)
     # The estimator's constants (NoisyLogisticRegression.fit), with L and M overridable.
     constants = logistic_constants(args.n_classes, args.data_norm, args.l2)
     constants = dataclasses.replace(
@@ -205,7 +207,7 @@ def _demo(args) -> int:
     print(f"numba kernels ready in {time.perf_counter() - start:.1f} s (compiled once per installation)\n")
     print(f"skunlearn demo on load_digits (8x8 images of handwritten digits): {n} training rows, "
           f"{X_test.shape[0]} test rows, {X.shape[1]} features, 10 classes")
-    print(f"target: ({args.epsilon:g}, 1/n = {1 / n:.2g})-unlearning of {forget.size} rows (10%) in "
+    print(f"target: ({args.epsilon:g}, {default_delta(n):.2g})-unlearning of {forget.size} rows (10%) in "
           f"{args.requests} requests; smaller epsilon and delta are stronger promises\n")
     print(_DEMO_LEGEND)
     _demo_one("NoisyLogisticRegression",

@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from . import accounting
 from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig
 from ._constants import logistic_constants, scale_rows, scale_sparse_rows
-from ._defaults import default_l2, noise_dominates
+from ._defaults import default_l2, noise_dominates, resolve_delta
 from ._ledgers import StronglyConvexLedger
 from .certificate import parameter_hash
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
@@ -54,8 +54,13 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     ----------
     epsilon : float, default=1.0
         Target ε of the unlearning certificate.
-    delta : float or None, default=None
-        Target δ; None means ``1 / n_samples``.
+    delta : float, "auto" or None, default=None
+        Target δ. None (or ``"auto"``) means ``min(1e-6, n_samples^-1.5)``,
+        strictly below ``1 / n_samples``, with ``n_samples`` the training slots
+        (public: forgotten slots stay, at zero weight). Why not ``1 / n``: the
+        mechanism "publish one random row" satisfies (0, 1/n)-DP, so any
+        δ ≥ 1/n admits a blatant leak; DP practice asks for δ ≪ 1/n
+        (:func:`skunlearn._defaults.default_delta`).
     alpha : float or None, default=None
         L2 penalty λ > 0 (the strong convexity the certificate relies on).
         Larger values contract faster, so they need less noise, at the cost
@@ -165,6 +170,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         The σ used (calibrated or given).
     radius_ : float
     delta_ : float
+        The target δ used (``delta``, or its default resolved from ``n_samples``).
     certificate_ : UnlearningCertificate
         After ``fit``: the DP guarantee of the noisy training with
         ``private_training=True``, else a record that there is none before a
@@ -206,7 +212,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "delta": [Interval(Real, 0, 1, closed="neither"), None],
+        "delta": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"}), None],
         "alpha": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -305,7 +311,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         n_classes = classes.size
         n_samples, n_features = X.shape
         n_outputs = 1 if n_classes == 2 else n_classes
-        delta = 1.0 / n_samples if self.delta is None else float(self.delta)
+        delta = resolve_delta(self.delta, n_samples)
         alpha = (default_l2(n_samples, n_outputs * (n_features + 1), float(self.epsilon), delta)
                  if self.alpha is None else float(self.alpha))
         constants = logistic_constants(n_classes, float(self.data_norm), alpha)

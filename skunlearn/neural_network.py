@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig
 from . import accounting
 from ._constants import cyclic_batch_bounds
+from ._defaults import resolve_delta
 from ._ledgers import PostProcessingLedger
 from .certificate import parameter_hash
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
@@ -80,8 +81,13 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         to it. 10 holds the weights of a small network on standardised data.
     epsilon : float, default=1.0
         Target ε of the unlearning certificate.
-    delta : float or None, default=None
-        Target δ; None means ``1 / n_samples``.
+    delta : float, "auto" or None, default=None
+        Target δ. None (or ``"auto"``) means ``min(1e-6, n_samples^-1.5)``,
+        strictly below ``1 / n_samples``, with ``n_samples`` the training slots
+        (public: forgotten slots stay, at zero weight). Why not ``1 / n``: the
+        mechanism "publish one random row" satisfies (0, 1/n)-DP, so any
+        δ ≥ 1/n admits a blatant leak; DP practice asks for δ ≪ 1/n
+        (:func:`skunlearn._defaults.default_delta`).
     unlearn_method : {"model_clipping", "gradient_clipping"}, default="model_clipping"
         Noisy phase: ``θ ← clip_{C₂}(θ − γ(g + λθ)) + σξ`` (certified by the
         δ recursion of Koloskova et al. Thm 4) or
@@ -135,6 +141,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
     unlearning_noise_ : float
         The σ of the noisy phase (calibrated or given).
     delta_ : float
+        The target δ used (``delta``, or its default resolved from ``n_samples``).
     certificate_ : UnlearningCertificate
         After ``fit``: no claim (ε = inf); after each request: the unlearning
         guarantee of the noisy phase.
@@ -178,7 +185,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         "noise": [Interval(Real, 0, None, closed="left")],
         "radius": [Interval(Real, 0, None, closed="neither")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "delta": [Interval(Real, 0, 1, closed="neither"), None],
+        "delta": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"}), None],
         "unlearn_method": [StrOptions({"model_clipping", "gradient_clipping"})],
         "unlearning_epochs": [Interval(Integral, 1, None, closed="left")],
         "unlearning_noise": [Interval(Real, 0, None, closed="neither"), None],
@@ -273,7 +280,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         n_params = int(np.sum(layer_sizes[:-1] * layer_sizes[1:] + layer_sizes[1:]))
         batch_size = min(int(self.batch_size), n_samples)
         steps_per_epoch = cyclic_batch_bounds(n_samples, batch_size).size - 1
-        delta = 1.0 / n_samples if self.delta is None else float(self.delta)
+        delta = resolve_delta(self.delta, n_samples)
         # The accounting first: a refused noise leaves the estimator untouched.
         ledger = PostProcessingLedger(
             method=self.unlearn_method, initial_radius=float(self.radius),

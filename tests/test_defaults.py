@@ -9,10 +9,18 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MaxAbsScaler
 
 from skunlearn import NoisyLogisticRegression
-from skunlearn._defaults import default_l2, rho_for
+from skunlearn import NoisyMLPClassifier
+from skunlearn._defaults import default_delta, default_l2, resolve_delta, rho_for
 
-GOALS = {"digits": (load_digits, 0.90), "breast cancer": (load_breast_cancer, 0.90), "wine": (load_wine, 0.85),
-         "iris": (load_iris, 0.80)}
+# Accuracy after one single-row request (mean of random_state 0-2), at the default delta = min(1e-6, n^-1.5).
+# Issue 19 moved the default delta below 1/n; on the two smallest sets that costs accuracy the theory cannot give
+# back (delta enters through log(1/delta): at n ~ 100 the request's noise variance grows 2.8x from delta = 1/n).
+# Measured, 3 seeds, delta = 1/n -> default: digits 0.919 -> 0.913, breast cancer 0.902 -> 0.900,
+# wine 0.919 -> 0.881 (after fit 0.852 -> 0.785), iris 0.807 -> 0.684. Iris (n = 112) now gets the warning that
+# the noise will dominate (test below) instead of an accuracy goal; the others keep a goal with 1 point of slack
+# for breast cancer and a looser after-fit bound for wine.
+GOALS = {"digits": (load_digits, 0.90, 0.85), "breast cancer": (load_breast_cancer, 0.89, 0.85),
+         "wine": (load_wine, 0.85, 0.75)}
 
 
 def split(loader):
@@ -25,7 +33,7 @@ def split(loader):
 @pytest.mark.parametrize("name", sorted(GOALS))
 def test_defaults_meet_the_goal_on_the_bundled_sets(name):
     """The issue's protocol: MaxAbs fitted on the training split, eps = 1, mean over random_state 0-2."""
-    loader, goal = GOALS[name]
+    loader, goal, fit_goal = GOALS[name]
     X_train, X_test, y_train, y_test = split(loader)
     after_fit, after_request = [], []
     for seed in range(3):
@@ -37,7 +45,18 @@ def test_defaults_meet_the_goal_on_the_bundled_sets(name):
         assert (entry["epochs"] + entry["finetune_epochs"]) <= 0.2 * model.max_iter  # <= 20% of retraining
         after_request.append(model.score(X_test, y_test))
     assert np.mean(after_request) >= goal, (name, after_request)
-    assert np.mean(after_fit) >= goal - 0.05, (name, after_fit)
+    assert np.mean(after_fit) >= fit_goal, (name, after_fit)
+
+
+def test_the_smallest_bundled_set_warns_at_the_default_delta():
+    """Iris (112 training rows) at (1, 1e-6): the estimator says the noise will dominate, and still certifies."""
+    X_train, _, y_train, _ = split(load_iris)
+    with pytest.warns(UserWarning, match="will dominate the model"):
+        model = NoisyLogisticRegression(random_state=0).fit(X_train, y_train)
+    assert model.unlearn([0]).certificate_.satisfied
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # at delta = 1/n it did not warn: the cost is the smaller delta's
+        NoisyLogisticRegression(delta=1 / X_train.shape[0], random_state=0).fit(X_train, y_train)
 
 
 def test_the_rule_reads_no_data_values():
@@ -46,11 +65,35 @@ def test_the_rule_reads_no_data_values():
     y = np.arange(400) % 3
     first = NoisyLogisticRegression(random_state=0).fit(X, y)
     second = NoisyLogisticRegression(random_state=0).fit(100 * rng.standard_normal((400, 6)), y[::-1])
-    assert first.alpha_ == second.alpha_ == default_l2(400, 3 * 7, 1.0, 1 / 400)
+    assert first.alpha_ == second.alpha_ == default_l2(400, 3 * 7, 1.0, default_delta(400))
     # ... but it follows the public quantities: more rows, a looser target, fewer parameters -> less penalty.
-    assert default_l2(4000, 21, 1.0, 1 / 4000) < first.alpha_
-    assert default_l2(400, 21, 4.0, 1 / 400) < first.alpha_
-    assert default_l2(400, 7, 1.0, 1 / 400) < first.alpha_
+    assert default_l2(4000, 21, 1.0, default_delta(4000)) < first.alpha_
+    assert default_l2(400, 21, 4.0, default_delta(400)) < first.alpha_
+    assert default_l2(400, 7, 1.0, default_delta(400)) < first.alpha_
+
+
+@pytest.mark.parametrize("n", [1, 2, 10, 400, 1347, 10_000, 60_000, 10**7])
+def test_the_default_delta_is_strictly_below_one_over_n(n):
+    # "Publish one random row" is (0, 1/n)-DP: a default delta >= 1/n would admit it.
+    assert default_delta(n) == min(1e-6, n**-1.5) < 1 / n
+    assert resolve_delta(None, n) == resolve_delta("auto", n) == default_delta(n)
+    assert resolve_delta(1e-3, n) == 1e-3
+
+
+def test_both_estimators_and_the_cli_share_the_default_delta(capsys):
+    from skunlearn.__main__ import main
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((300, 4)), np.arange(300) % 2
+    for delta in (None, "auto"):
+        logistic = NoisyLogisticRegression(delta=delta, max_iter=2, random_state=0).fit(X, y)
+        assert logistic.delta_ == default_delta(300) == logistic.certificate_.to_dict()["target_delta"]
+    mlp = NoisyMLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
+    assert mlp.delta_ == default_delta(300)
+    assert main(["calibrate", "--epsilon", "1", "--n-samples", "300", "--l2", "0.1", "--unlearn-epochs", "1"]) == 0
+    assert f"{default_delta(300):.3g})" in capsys.readouterr().out
+    with pytest.raises(ValueError):
+        NoisyLogisticRegression(delta="1/n").fit(X, y)
 
 
 def test_parameters_the_user_sets_win():
@@ -71,6 +114,7 @@ def test_a_warning_tells_when_the_noise_will_dominate():
     X_train, _, y_train, _ = split(load_iris)
     with pytest.warns(UserWarning, match="will dominate the model.*unlearning_epochs.*epsilon"):
         NoisyLogisticRegression(epsilon=0.1, random_state=0).fit(X_train, y_train)
+    X_train, _, y_train, _ = split(load_wine)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         NoisyLogisticRegression(epsilon=1.0, random_state=0).fit(X_train, y_train)
