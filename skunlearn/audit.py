@@ -13,9 +13,17 @@ true-positive rate β, (ε, δ)-indistinguishability implies
     ε ≥ max( log((β − δ)/α), log((1 − α − δ)/(1 − β)) ).
 
 With α and β replaced by their one-sided Clopper–Pearson bounds (β from below,
-α from above), Bonferroni-corrected over the thresholds tried, the bound holds
-with the requested confidence. An audit is only as strong as its target:
-:func:`make_canary` builds the row that is hardest to forget.
+α from above) the bound holds with the requested confidence *for a test fixed
+before the samples it is computed on are seen*. The audit therefore splits
+each arm's trials in two disjoint halves: the *selection* half (the first
+``n_trials // 2`` trials of each arm) chooses the threshold and its direction,
+and the *held-out* half (the other trials) alone gives the rates and their
+Clopper–Pearson bounds, with one test and two one-sided bounds (each at
+``1 − (1 − confidence)/2``), so the coverage is exact. (Choosing the best of
+many quantile thresholds on the very samples it bounds, even with a Bonferroni
+correction over a grid that itself depends on the samples, does not give
+exact coverage.) An audit is only as strong as its target: :func:`make_canary`
+builds the row that is hardest to forget.
 
 With ``pin_layout=True`` the audit takes the strongest attacker the certificate
 must resist: one who knows the batch order. Every trial of both arms then uses
@@ -98,14 +106,22 @@ class AuditResult:
     threshold : float
         The best test: "statistic ≤ threshold" (or ≥ when ``direction`` is "above").
     direction : str
+        Both are chosen on the selection half of the trials.
     tpr_interval, fpr_interval : tuple of float
-        Two-sided Clopper–Pearson intervals of the best test's rates.
+        Two-sided Clopper–Pearson intervals (at ``confidence``) of the chosen
+        test's rates on the held-out half; their lower and upper ends are the
+        one-sided bounds behind ``epsilon_lower_bound``.
     confidence : float
     n_trials : int
+        Trials per arm, both halves.
     statistic : str
     unlearned_statistics, certifying_statistics : ndarray
+        Every trial's statistic, in trial order: the first ``n_trials - n_held_out``
+        chose the test, the last ``n_held_out`` bounded it.
     pin_layout : bool
         Whether one batch order, the target in the last slot, served every trial (only the noise varied).
+    n_held_out : int
+        Trials per arm of the held-out half, the only ones the bound reads.
     """
 
     epsilon_lower_bound: float
@@ -122,6 +138,7 @@ class AuditResult:
     unlearned_statistics: np.ndarray = dataclasses.field(repr=False)
     certifying_statistics: np.ndarray = dataclasses.field(repr=False)
     pin_layout: bool = False
+    n_held_out: int = 0
 
     @property
     def consistent(self) -> bool:
@@ -132,7 +149,8 @@ class AuditResult:
         return (f"certified epsilon {self.certified_epsilon:.3g} at delta {self.delta:.2g}; empirical lower bound "
                 f"{self.epsilon_lower_bound:.3g} ({self.confidence:.0%} confidence; point estimate "
                 f"{self.epsilon_point_estimate:.3g}) from {self.n_trials} + {self.n_trials} trials of the "
-                f"{self.statistic} statistic" + (", batch order pinned (target in the last slot)"
+                f"{self.statistic} statistic (test chosen on {self.n_trials - self.n_held_out} + "
+                f"{self.n_trials - self.n_held_out}, bounded on the {self.n_held_out} + {self.n_held_out} held out)" + (", batch order pinned (target in the last slot)"
                                                   if self.pin_layout else ""))
 
 
@@ -254,8 +272,12 @@ def audit_unlearning(
     weight, then the same request), in parallel through joblib (any joblib
     backend, a Dask cluster included, can carry large audits). Every model is
     reduced to a scalar statistic of the target row, and the two samples give
-    the bound of the module docstring, maximised over ``n_thresholds``
-    quantile thresholds in both directions (Bonferroni-corrected).
+    the bound of the module docstring. The samples are split: the first
+    ``n_trials // 2`` trials of each arm choose the test (the best of
+    ``n_thresholds`` quantile thresholds of their pooled values, in both
+    directions), and the remaining trials, held out, give the Clopper–Pearson
+    bound of that one test. The trials are independent, so the held-out half
+    is independent of the choice and the bound's coverage is exact.
 
     By default every trial has its own seed, so the batch order and the noise
     both change between trials. With ``pin_layout=True`` the audit plays the
@@ -277,7 +299,8 @@ def audit_unlearning(
     target_index : int
         The row forgotten (use :func:`make_canary` for a strong audit).
     n_trials : int
-        Trials per arm.
+        Trials per arm (at least 2): ``n_trials // 2`` choose the test, the
+        rest bound it.
     statistic : {"loss", "margin", "projection"}, callable or None, default=None
         ``"loss"``: cross-entropy of the target row. ``"margin"``: the target
         class's score minus the best other. ``"projection"``: the parameters
@@ -309,6 +332,7 @@ def audit_unlearning(
         Seeds of the trials; with ``pin_layout=True``, the batch order and the
         noise keys. The same value gives the same audit.
     n_thresholds : int, default=50
+        Candidate thresholds (quantiles of the selection half) the test is chosen from.
     unlearn : callable, optional
         ``f(model, target_index)`` run after fitting in both arms; defaults to
         ``model.unlearn([target_index])``. Exposed to audit deliberately broken
@@ -400,36 +424,63 @@ def audit_unlearning(
     return dataclasses.replace(result, pin_layout=bool(pin_layout))
 
 
-def _bound(unlearned, certifying, certified_epsilon, delta, confidence, n_thresholds, statistic_name):
+def _test_counts(unlearned, certifying, threshold, direction):
+    """How many statistics of each arm the test "≤ threshold" (or "≥") flags: ``(positives, negatives)``."""
+    if direction == "below":
+        return int(np.sum(unlearned <= threshold)), int(np.sum(certifying <= threshold))
+    return int(np.sum(unlearned >= threshold)), int(np.sum(certifying >= threshold))
+
+
+def _fixed_test_epsilon(positives, negatives, n, confidence, delta):
+    """The Clopper–Pearson lower bound on ε and the half-count-smoothed point estimate of one fixed test.
+
+    Two one-sided bounds (β from below, α from above), each at ``1 − (1 − confidence)/2``: the lower
+    and upper ends of the two-sided intervals at ``confidence``. Both directions of the definition read
+    the same two bounds (1 − α from below, 1 − β from above).
+    """
+    tpr_lower, _ = clopper_pearson(positives, n, confidence)
+    _, fpr_upper = clopper_pearson(negatives, n, confidence)
+    lower = max(_epsilon_from_rates(tpr_lower, fpr_upper, delta), 0.0)
+    # Point estimate from half-count-smoothed rates: finite where a raw zero would give infinity.
+    point = _epsilon_from_rates((positives + 0.5) / (n + 1), (negatives + 0.5) / (n + 1), delta)
+    return lower, point
+
+
+def _choose_test(unlearned, certifying, delta, confidence, n_thresholds):
+    """The threshold and direction that look strongest on the selection half: ``(threshold, direction)``.
+
+    Ranked by the bound the selection half itself would give, then by the point estimate. Only
+    the selection half is read, so the held-out half stays independent of the choice.
+    """
     n = unlearned.size
-    pooled = np.concatenate([unlearned, certifying])
-    thresholds = np.unique(np.quantile(pooled, np.linspace(0, 1, n_thresholds)))
-    # Bonferroni: two one-sided bounds per test, a test per threshold and direction.
-    one_sided = 1 - (1 - confidence) / (2 * 2 * thresholds.size)
-    two_sided = 2 * one_sided - 1
+    thresholds = np.unique(np.quantile(np.concatenate([unlearned, certifying]), np.linspace(0, 1, n_thresholds)))
     best = None
     for direction in ("below", "above"):
         for threshold in thresholds:
-            if direction == "below":
-                positives, negatives = np.sum(unlearned <= threshold), np.sum(certifying <= threshold)
-            else:
-                positives, negatives = np.sum(unlearned >= threshold), np.sum(certifying >= threshold)
-            tpr_lower, _ = clopper_pearson(int(positives), n, two_sided)
-            _, fpr_upper = clopper_pearson(int(negatives), n, two_sided)
-            # One-sided bounds: beta from below and alpha from above, then the other direction of the
-            # definition with 1 - alpha from below and 1 - beta from above.
-            lower = max(_epsilon_from_rates(tpr_lower, fpr_upper, delta), 0.0)
-            # Point estimate from half-count-smoothed rates: finite where a raw zero would give infinity.
-            point = _epsilon_from_rates((positives + 0.5) / (n + 1), (negatives + 0.5) / (n + 1), delta)
-            if best is None or lower > best[0] or (lower == best[0] and point > best[1]):
-                best = (lower, point, float(threshold), direction, int(positives), int(negatives))
-    lower, point, threshold, direction, positives, negatives = best
+            positives, negatives = _test_counts(unlearned, certifying, threshold, direction)
+            lower, point = _fixed_test_epsilon(positives, negatives, n, confidence, delta)
+            if best is None or (lower, point) > best[:2]:
+                best = (lower, point, float(threshold), direction)
+    return best[2], best[3]
+
+
+def _bound(unlearned, certifying, certified_epsilon, delta, confidence, n_thresholds, statistic_name):
+    """Choose the test on the first ``n // 2`` trials of each arm, bound it on the others (held out)."""
+    n = unlearned.size
+    n_select = n // 2
+    threshold, direction = _choose_test(unlearned[:n_select], certifying[:n_select], delta, confidence,
+                                        n_thresholds)
+    held_unlearned, held_certifying = unlearned[n_select:], certifying[n_select:]
+    n_held = held_unlearned.size
+    positives, negatives = _test_counts(held_unlearned, held_certifying, threshold, direction)
+    lower, point = _fixed_test_epsilon(positives, negatives, n_held, confidence, delta)
     return AuditResult(
         epsilon_lower_bound=lower, epsilon_point_estimate=point, certified_epsilon=float(certified_epsilon),
         delta=float(delta), threshold=threshold, direction=direction,
-        tpr_interval=clopper_pearson(positives, n, confidence), fpr_interval=clopper_pearson(negatives, n, confidence),
+        tpr_interval=clopper_pearson(positives, n_held, confidence),
+        fpr_interval=clopper_pearson(negatives, n_held, confidence),
         confidence=confidence, n_trials=n, statistic=statistic_name, unlearned_statistics=unlearned,
-        certifying_statistics=certifying,
+        certifying_statistics=certifying, n_held_out=n_held,
     )
 
 

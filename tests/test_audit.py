@@ -15,7 +15,7 @@ from skunlearn.audit import (
     make_canary,
     membership_inference_auc,
 )
-from skunlearn.audit import _epsilon_from_rates
+from skunlearn.audit import _bound, _epsilon_from_rates
 
 
 @pytest.mark.parametrize("successes, trials", [(0, 50), (50, 50), (7, 30), (99, 100)])
@@ -38,6 +38,37 @@ def test_epsilon_from_rates_uses_both_directions_of_the_definition():
     assert _epsilon_from_rates(0.9, 0.1, 0.05) == pytest.approx(math.log(0.85 / 0.1))
     assert _epsilon_from_rates(0.99, 0.5, 0.0) == pytest.approx(math.log(0.5 / 0.01))
     assert _epsilon_from_rates(1.0, 0.0, 0.0) == math.inf
+
+
+def test_the_test_is_chosen_on_one_half_and_bounded_on_the_other():
+    """Selection (first n // 2 trials of each arm) and bounding (the rest) read disjoint trials."""
+    rng = np.random.default_rng(0)
+    n, half = 40, 20
+    held_u, held_c = rng.standard_normal(half), rng.standard_normal(half)  # the held-out arms: no difference
+
+    def bound(select_u, select_c, u=held_u, c=held_c):
+        return _bound(np.concatenate([select_u, u]), np.concatenate([select_c, c]), 1.0, 1e-5, 0.95, 50, "x")
+
+    # The selection half separates the arms perfectly; the old audit bounded on those very samples and
+    # reported a large epsilon. Held out, the chosen test finds nothing.
+    separated = bound(np.full(half, -10.0), np.full(half, 10.0))
+    assert separated.epsilon_lower_bound == 0.0 and separated.n_held_out == half and separated.n_trials == n
+    # The bound is the held-out Clopper-Pearson bound of the chosen test, counted on the held-out half only.
+    flagged = (held_u <= separated.threshold) if separated.direction == "below" else (held_u >= separated.threshold)
+    assert separated.tpr_interval == clopper_pearson(int(flagged.sum()), half, 0.95)
+    # Changing the selection half without changing the test it picks leaves the result unchanged ...
+    moved = bound(np.full(half, -10.0), np.repeat([10.0, 30.0], half // 2))
+    assert (moved.threshold, moved.direction) == (separated.threshold, separated.direction)
+    assert (moved.epsilon_lower_bound, moved.tpr_interval, moved.fpr_interval) == (
+        separated.epsilon_lower_bound, separated.tpr_interval, separated.fpr_interval)
+    # ... and the held-out half does not choose the test: separated held-out arms move the bound, not the test.
+    strong = bound(np.full(half, -10.0), np.full(half, 10.0), u=np.full(half, -10.0), c=np.full(half, 10.0))
+    assert (strong.threshold, strong.direction) == (separated.threshold, separated.direction)
+    assert strong.epsilon_lower_bound == pytest.approx(
+        _epsilon_from_rates(0.025 ** (1 / half), 1 - 0.025 ** (1 / half), 1e-5))
+    # An odd count: the held-out half takes the extra trial.
+    odd = _bound(rng.standard_normal(7), rng.standard_normal(7), 1.0, 1e-5, 0.95, 50, "x")
+    assert odd.n_held_out == 4 and "held out" in str(odd)
 
 
 def test_make_canary_is_orthogonal_to_every_row():
