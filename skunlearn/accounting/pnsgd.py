@@ -77,9 +77,16 @@ with gradient norm at most M on the ball; λ > 0 (λ = 0 is allowed, c = 1).
    which enters every bound above as a further shift ``2e`` at every step, for
    both runs, before and after the last request (argument ``per_step_shift``).
 
-The default certificate takes the smaller of (a) step 3 up to the last
-request, then step 5, and (b) step 4 over the whole history (no 2R cap, but
-the learning-phase noise counts too). Both are valid, so their minimum is.
+The default certificate (the estimators' ``certificate_``, computed by their
+ledger) uses one bound, which is valid alone: (a) step 3 up to the last
+request (the coupled distance, capped at 2R), then step 5 over the noisy
+steps since. Step 4 over the whole history, (b), is valid too (no 2R cap,
+but the learning-phase noise counts as well), so the minimum of (a) and (b)
+is also a valid bound: :func:`removal_rdp_coefficient` returns that minimum,
+and ``python -m skunlearn calibrate --radius inf`` (exact arithmetic) uses it. The
+certificate does not compute (b): its ledger keeps the forgotten rows' shifts
+as one contracted distance, not their history, and with the default
+noise-free training (b) gains nothing over (a).
 
 The same argument with ``z₀ = 0`` and the differing row's shifts gives the
 *learning-phase* DP guarantee of the noisy training itself
@@ -719,14 +726,17 @@ def removal_rdp_coefficient(
     shift_steps: ArrayLike, shifts: ArrayLike, request_step: int, n_steps: int, contraction: float,
     step_noise_variance: float, diameter: float, per_step_shift: float = 0.0,
 ) -> float:
-    """The default unlearning certificate: the better of two valid PABI bounds.
+    """The better of two valid PABI bounds on forgetting rows: min((a), (b)).
 
     The module derivation: (a) the coupled distance ``Z`` of step 3
     (capped at the diameter 2R) up to ``request_step``, the first step after
     the last request, followed by the closed form of step 5 over the
     ``n_steps − request_step`` identical steps since; (b) the exact PABI of
     step 4 over the whole history (every step's noise counts, no cap). Both
-    bound the same Rényi divergence, so their minimum does too.
+    bound the same Rényi divergence, so their minimum does too. The
+    estimators' certificate computes (a) alone, which is valid by itself
+    (see the module docstring); this function, with (b) as well, serves the
+    calculator and comparisons, and can only be smaller.
 
     Parameters
     ----------
@@ -788,8 +798,11 @@ def single_removal_rdp_coefficient(
 
     :func:`removal_rdp_coefficient` for a single removed row in the last batch
     of every epoch, the slot with the largest shift and the least noise after
-    its last touch (the argument of :func:`learning_rdp_coefficient`). This is
-    what noise calibration targets: one request for one row.
+    its last touch (the argument of :func:`learning_rdp_coefficient`): one
+    request for one row, the case noise calibration targets. The estimators
+    calibrate on the same probe row with their ledger's bound, (a) of the
+    module docstring alone; this function takes min((a), (b)) and is what
+    ``python -m skunlearn calibrate --radius inf`` uses (exact arithmetic).
 
     Parameters
     ----------
