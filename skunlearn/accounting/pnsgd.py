@@ -85,8 +85,9 @@ but the learning-phase noise counts as well), so the minimum of (a) and (b)
 is also a valid bound: :func:`removal_rdp_coefficient` returns that minimum,
 and ``python -m skunlearn calibrate --radius inf`` (exact arithmetic) uses it. The
 certificate does not compute (b): its ledger keeps the forgotten rows' shifts
-as one contracted distance, not their history, and with the default
-noise-free training (b) gains nothing over (a).
+as one contracted distance, not their history, and (b) as stated assumes
+noise at every step, which the default noise-free training
+(``private_training=False``) does not add.
 
 The same argument with ``z₀ = 0`` and the differing row's shifts gives the
 *learning-phase* DP guarantee of the noisy training itself
