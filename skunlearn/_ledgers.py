@@ -475,7 +475,8 @@ class StronglyConvexLedger(_Ledger):
             target_delta=self.target_delta, order=order, renyi_divergence=None if order is None else order * rho,
             method="pnsgd-learning-dp",
             reference="Feldman et al. 2018 Thm 22 (privacy amplification by iteration); skunlearn.accounting.pnsgd",
-            neighbouring="add/remove one row (its batch slot kept, zero gradient)",
+            neighbouring="add/remove one row: the same n slots, the row's slot at zero weight (zero gradient), "
+                         "so n and the slot positions are public",
             noise=self.noise_std, steps=self.steps_run, rows_forgotten=0, requests=0,
             constants=self.constants(), history=(), arithmetic=accounting.ARITHMETIC_MODEL,
             noise_secrecy=noise_secrecy, record=self.record(), parameter_hash=parameter_hash,
@@ -496,7 +497,8 @@ class StronglyConvexLedger(_Ledger):
             ),
             neighbouring=(
                 "replacement (published form)" if published else
-                "removal: retraining on the retained rows, same initial point, batch slots and epochs"
+                "removal; reference: a retrain on D' with the same n slots, the forgotten slots at zero weight, "
+                "so n and the slot positions are public (same initial point, batch order and epochs)"
                 + ("" if self.weight_bound is None else
                    f", the retained rows' weights; every row's weight at most W = {self.weight_bound:g}")
             ),
@@ -702,8 +704,9 @@ class PostProcessingLedger(_Ledger):
             order=order, renyi_divergence=renyi, method=self.method.replace("_", "-"),
             reference=("Koloskova et al. 2025 Thm 3 (PABI, optimal shift), tight RDP conversion" if gradient else
                        "Koloskova et al. 2025 Thm 4 with Asoodeh et al. contraction (delta recursion)"),
-            neighbouring="removal of any set of rows: noisy fine-tuning on the retained rows from any model "
-                         "clipped to C0",
+            neighbouring="removal of any set of rows; reference: the same noisy fine-tuning on D' with the same "
+                         "n slots, the forgotten slots at zero weight, so n and the slot positions are public, "
+                         "from any model clipped to C0 (a retrain on D' with the same slots included)",
             noise=self.noise_std, steps=self.phase_steps, rows_forgotten=self.rows_forgotten,
             requests=len(self.history), constants=self.constants(), history=self.history,
             arithmetic=accounting.ARITHMETIC_MODEL, noise_secrecy=noise_secrecy, record=self.record(),

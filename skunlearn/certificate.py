@@ -301,7 +301,11 @@ class UnlearningCertificate:
     reference : str
         The paper and theorem followed.
     neighbouring : str
-        The neighbouring relation certified.
+        The neighbouring relation certified, and the reference procedure the
+        model is compared with, stated exactly: for the unlearning
+        certificates, a retrain on D' (the retained rows) with the same n
+        slots, the forgotten slots at zero weight, so n and the slot positions
+        are public.
     noise : float
         The noise parameter of the noisy steps, as the estimator's own
         parameter: NoisyLogisticRegression's σ (each step adds noise of
