@@ -247,7 +247,7 @@ def test_published_bound_mode(cancer):
 
 @pytest.mark.parametrize("dataset", ["digits", "cancer"])
 def test_unlearning_matches_retraining_accuracy(dataset, request):
-    """10% of rows in 10 requests at (1, 1/n): within 2 points of retraining, averaged over 6 seeds."""
+    """10% of rows in 10 requests at (1, default delta): within 2 points of retraining, averaged over 6 seeds."""
     X, X_test, y, y_test = request.getfixturevalue(dataset)
     params = dict(epsilon=1.0, batch_size=16, unlearning_epochs=3)
     rng = np.random.default_rng(0)
