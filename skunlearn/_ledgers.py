@@ -17,7 +17,6 @@ from types import MappingProxyType
 import numpy as np
 
 from . import accounting
-from ._backends._ziggurat import MAX_ABS_NORMAL
 from ._constants import cyclic_batch_bounds, logistic_constants, step_tasks
 from .certificate import FrozenHistory, UnlearningCertificate
 
@@ -130,10 +129,11 @@ class _Ledger:
                              "that meets the target: the epochs were run with other noise or constants")
             state = state.advanced(run)
             taken += rows
+            if "finetune_epochs" in entry:  # the entry's (ε, δ) is read after the fine-tuning, as in the request
+                state = state.post_processed(quiet)
             epsilon, delta = state.guarantee()
             replayed = {"rows": rows, "epochs": run, "epsilon": epsilon, "delta": delta}
             if "finetune_epochs" in entry:
-                state = state.post_processed(quiet)
                 replayed["finetune_epochs"] = quiet
             history.append(replayed)
         return state.with_history(history)
@@ -209,6 +209,7 @@ class StronglyConvexLedger(_Ledger):
     published_distance: float = 0.0
     noisy_steps: int = 0
     private_training: bool = True
+    noise_free_steps: int = 0
     history: tuple = ()
 
     # Derived quantities ------------------------------------------------------------
@@ -241,13 +242,51 @@ class StronglyConvexLedger(_Ledger):
         return math.sqrt(2.0 * self.step_size) * self.noise_std
 
     @property
+    def kernel_noise_scale(self):
+        """The kernels' per-step noise s_f ≥ ``sqrt(2η) σ`` (:func:`skunlearn.accounting.kernel_noise_scale`)."""
+        return accounting.kernel_noise_scale(self.step_size, self.noise_std)
+
+    @property
+    def noise_grid(self):
+        """Λ of the noisy steps (0 without noise), from public bounds only (:func:`skunlearn.accounting.noise_grid`).
+
+        A pre-noise coordinate is at most ``‖(1 − ηλ) θ − η g‖ ≤ R + η M``
+        (the weighted M; the computed value exceeds it by the rounding bound,
+        far below the 1 % margin taken).
+        """
+        if self.noise_std == 0:
+            return 0.0
+        scale = self.kernel_noise_scale
+        return accounting.noise_grid(1.01 * (self.radius + self.step_size * self.lipschitz) + 21.0 * scale, scale)
+
+    @property
     def rounding_shift(self):
-        """``2e``: the rounding of both runs' steps, charged at every step."""
+        """``2e``: the rounding of both runs' steps, the noise grid's included, charged at every step."""
         return 2.0 * accounting.logistic_step_rounding_error(
             self.n_features, self.n_outputs, self.largest_batch_size, self.step_size, self.strong_convexity, self.radius,
-            self.data_norm, self.noise_scale, softmax=self.n_outputs > 1, noise_bound=MAX_ABS_NORMAL,
-            weight_bound=self.weight_bound, tasks=step_tasks(self.largest_batch_size),
+            self.data_norm, self.noise_scale, softmax=self.n_outputs > 1, weight_bound=self.weight_bound,
+            tasks=step_tasks(self.largest_batch_size), grid=self.noise_grid,
         )
+
+    def _failure_delta(self, epsilon):
+        """What the grid sampler's failures add to δ at ε: every noisy step of the run draws p normals."""
+        if self.noise_std == 0 or not math.isfinite(epsilon):  # an infinite ε claims nothing
+            return 0.0
+        draws = (self.steps_run - self.noise_free_steps) * self.n_features * self.n_outputs
+        return accounting.grid_failure_delta(epsilon, draws, self.kernel_noise_scale / self.noise_grid)
+
+    def guarantee_at(self, epsilon):
+        """The δ that goes with ε (see :meth:`guarantee`)."""
+        return _charged_delta(self.conversion_delta, self._failure_delta(epsilon), self.target_delta,
+                              epsilon <= self.target_epsilon)
+
+    @property
+    def conversion_delta(self):
+        """The δ at which ρ is converted: the target less the failures' share at the target ε.
+
+        Shrunk by 2⁻⁵⁰ relative, so that its sum with that share cannot round above the target.
+        """
+        return (self.target_delta - self._failure_delta(self.target_epsilon)) * (1.0 - 2.0**-50)
 
     def minimum_noise(self):
         """Smallest σ whose per-step noise is ``NOISE_FLOOR_ULPS`` ulps of the largest parameter (R)."""
@@ -297,12 +336,14 @@ class StronglyConvexLedger(_Ledger):
         )
 
     def epsilon(self):
-        """(ε, order) of the current state at the target δ."""
+        """(ε, order) of the current state, converted at :attr:`conversion_delta`."""
         rho = self.rdp_coefficient()
-        return _to_dp(rho, self.target_delta)
+        return _to_dp(rho, self.conversion_delta)
 
     def guarantee(self):
-        return self.epsilon()[0], self.target_delta
+        """(ε, δ): δ is the conversion's plus the grid sampler's failures at that ε (the target when ε meets it)."""
+        epsilon = self.epsilon()[0]
+        return epsilon, self.guarantee_at(epsilon)
 
     # Transitions -------------------------------------------------------------------
 
@@ -348,7 +389,7 @@ class StronglyConvexLedger(_Ledger):
         return dataclasses.replace(self, steps_run=self.steps_run - epochs_since * self.n_batches,
                                    last_request_step=0, removed_slots=(), removed_at=(), removal_distance=0.0,
                                    published_distance=0.0, noisy_steps=steps if self.private_training else 0,
-                                   history=())
+                                   noise_free_steps=0 if self.private_training else steps, history=())
 
     def _replay_request(self, state, first, rows):
         slots = self.removed_slots[first:first + rows]
@@ -365,7 +406,8 @@ class StronglyConvexLedger(_Ledger):
         """
         steps = int(epochs) * self.n_batches
         return dataclasses.replace(self, steps_run=self.steps_run + steps,
-                                   noisy_steps=self.noisy_steps + (steps if noisy else 0))
+                                   noisy_steps=self.noisy_steps + (steps if noisy else 0),
+                                   noise_free_steps=self.noise_free_steps + (0 if noisy else steps))
 
     def post_processed(self, epochs):
         """After ``epochs`` noise-free epochs on the retained rows: post-processing, the guarantee unchanged."""
@@ -444,6 +486,11 @@ class StronglyConvexLedger(_Ledger):
             problems.append(("steps_run", f"the record says {self.steps_run} steps, but T={self.train_epochs} "
                                           f"training epochs and the requests' {epochs} epochs of "
                                           f"ceil(n/b)={self.n_batches} steps make {expected}"))
+        quiet = sum(int(entry.get("finetune_epochs", 0)) for entry in self.history)
+        expected_quiet = (quiet + (0 if self.private_training else self.train_epochs)) * self.n_batches
+        if self.noise_free_steps != expected_quiet:
+            problems.append(("noise_free_steps", f"the record says {self.noise_free_steps}, but the noise-free "
+                                                 f"training and fine-tuning epochs make {expected_quiet}"))
         return problems
 
     # Certificates ------------------------------------------------------------------
@@ -469,9 +516,9 @@ class StronglyConvexLedger(_Ledger):
                 noise_secrecy=noise_secrecy, record=self.record(), parameter_hash=parameter_hash,
             )
         rho = self.learning_rdp_coefficient()
-        epsilon, order = _to_dp(rho, self.target_delta)
+        epsilon, order = _to_dp(rho, self.conversion_delta)
         return UnlearningCertificate(
-            epsilon=epsilon, delta=self.target_delta, target_epsilon=self.target_epsilon,
+            epsilon=epsilon, delta=self.guarantee_at(epsilon), target_epsilon=self.target_epsilon,
             target_delta=self.target_delta, order=order, renyi_divergence=None if order is None else order * rho,
             method="pnsgd-learning-dp",
             reference="Feldman et al. 2018 Thm 22 (privacy amplification by iteration); skunlearn.accounting.pnsgd",
@@ -487,7 +534,7 @@ class StronglyConvexLedger(_Ledger):
         epsilon, order = self.epsilon()
         published = self.bound == "published"
         return UnlearningCertificate(
-            epsilon=epsilon, delta=self.target_delta, target_epsilon=self.target_epsilon,
+            epsilon=epsilon, delta=self.guarantee_at(epsilon), target_epsilon=self.target_epsilon,
             target_delta=self.target_delta, order=order,
             renyi_divergence=None if order is None else order * self.rdp_coefficient(),
             method="pnsgd-published" if published else "pnsgd-coupled",
@@ -507,6 +554,16 @@ class StronglyConvexLedger(_Ledger):
             constants=self.constants(), history=self.history, arithmetic=accounting.ARITHMETIC_MODEL,
             noise_secrecy=noise_secrecy, record=self.record(), parameter_hash=parameter_hash,
         )
+
+
+def _charged_delta(conversion, failures, target, within_target):
+    """δ of the conversion plus the failures' share; at most the target when ε is within its target.
+
+    With ε ≤ ε_target the exact sum is below the target (the conversion δ was
+    set from the target ε's larger share), so rounding cannot put it above.
+    """
+    total = conversion + failures
+    return min(total, target) if within_target else min(total, 1.0)
 
 
 def _to_dp(rho, delta):
@@ -565,14 +622,46 @@ class PostProcessingLedger(_Ledger):
     def _slack(self):
         return 1.0 + accounting.clip_slack(self.n_params)
 
+    def _parameter_bound(self):
+        """A bound on ‖x‖ over the current phase, its noise included (|ξ| ≤ 20 off the sampler's failures).
+
+        Model clipping: the clipped value, ``C₂``. Gradient clipping: from the
+        model clipped to C₀, each step adds at most ``γ C₁ + 20 σ √p``.
+        """
+        initial = self.initial_radius * self._slack
+        if self.method == "model_clipping":
+            return max(initial, self.clip_radius * self._slack)
+        per_step = self.step_size * self.gradient_clip * self._slack + 20.0 * self.noise_std * math.sqrt(self.n_params)
+        return initial + self.phase_steps * per_step
+
+    @property
+    def noise_grid(self):
+        """Λ of the current noisy phase (0 without noise): :func:`skunlearn.accounting.noise_grid` of public bounds."""
+        if self.noise_std == 0:
+            return 0.0
+        return accounting.noise_grid(1.01 * self._parameter_bound() + 21.0 * self.noise_std, self.noise_std)
+
+    def _failure_delta(self, epsilon):
+        """What the grid sampler's failures in the current phase's draws add to δ at ε."""
+        if self.noise_std == 0 or not math.isfinite(epsilon):  # an infinite ε claims nothing
+            return 0.0
+        return accounting.grid_failure_delta(epsilon, self.phase_steps * self.n_params,
+                                             self.noise_std / self.noise_grid)
+
     def _effective_radii(self):
-        """(C₀, C₁, C₂) as the computed clips can realise them, C₁ also carrying the update's rounding."""
+        """(C₀, C₁, C₂) as the computed steps can realise them.
+
+        C₁ also carries the update's rounding, the two roundings to the grid
+        included (:func:`~skunlearn.accounting.mlp_step_rounding_error`);
+        C₂ the rounding of the clipped value to the grid, ``√p Λ / 2``.
+        """
         initial = self.initial_radius * self._slack
         clip = self.gradient_clip * self._slack
-        bound = initial + self.phase_steps * self.step_size * clip
-        rounding = accounting.mlp_step_rounding_error(self.n_params, bound, self.step_size, clip, self.noise_std,
-                                                      noise_bound=MAX_ABS_NORMAL)
-        return initial, clip + rounding / self.step_size, self.clip_radius * self._slack
+        grid = self.noise_grid
+        rounding = accounting.mlp_step_rounding_error(self.n_params, self._parameter_bound(), self.step_size, clip,
+                                                      self.noise_std, grid=grid)
+        return (initial, clip + rounding / self.step_size,
+                self.clip_radius * self._slack + 0.5 * math.sqrt(self.n_params) * grid)
 
     def minimum_noise(self):
         """Smallest σ: ``NOISE_FLOOR_ULPS`` ulps of the largest parameter the clips allow."""
@@ -586,11 +675,14 @@ class PostProcessingLedger(_Ledger):
         if self.phase_steps == 0 or self.noise_std == 0:
             return math.inf, self.target_delta
         if self.method == "gradient_clipping":
-            return _to_dp(self._gradient_clipping_rho, self.target_delta)[0], self.target_delta
+            conversion = (self.target_delta - self._failure_delta(self.target_epsilon)) * (1.0 - 2.0**-50)
+            epsilon = _to_dp(self._gradient_clipping_rho, conversion)[0]
+            return epsilon, _charged_delta(conversion, self._failure_delta(epsilon), self.target_delta,
+                                           epsilon <= self.target_epsilon)
         _, _, clip_radius = self._effective_radii()
         deltas = accounting.model_clipping_deltas(
             self.target_epsilon, 2.0 * clip_radius / self.noise_std, self.phase_steps)
-        return self.target_epsilon, float(deltas[-1])
+        return self.target_epsilon, float(deltas[-1]) + self._failure_delta(self.target_epsilon)
 
     def with_removed(self, slots):
         if len(slots) == 0:

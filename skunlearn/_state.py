@@ -31,7 +31,8 @@ __all__ = ["SECRET_NOISE", "SEEDED_NOISE", "FittedState", "fitted_attribute", "l
            "state_field"]
 
 #: What a certificate says about who can undo it, by the source of the noise key.
-SECRET_NOISE = "the noise key came from the operating system's entropy (128 bits drawn; the generator uses 64)"
+SECRET_NOISE = ("the noise key came from the operating system's entropy: 256 bits keying ChaCha20 (RFC 8439), "
+                "which nobody without the key can tell from uniform bits")
 SEEDED_NOISE = ("the noise key was derived from the caller's random_state: the guarantee holds only against "
                 "observers who do not know that seed")
 
@@ -199,12 +200,12 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_w
     if random_state is None:
         # 128 bits of operating-system entropy; the global numpy state is never read.
         order_rng, other_rng = (np.random.default_rng(s) for s in np.random.SeedSequence().spawn(2))
-        key = secrets.randbits(64)
+        key = secrets.randbits(256)
         secrecy = SECRET_NOISE
     else:
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         order_rng, noise_rng, other_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
-        key = int(noise_rng.integers(0, 2**64, dtype=np.uint64))
+        key = sum(int(word) << (64 * i) for i, word in enumerate(noise_rng.integers(0, 2**64, 4, dtype=np.uint64)))
         secrecy = SEEDED_NOISE
     order = order_rng.permutation(n_samples)
     if slot_order is not None:
@@ -212,7 +213,7 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_w
         if order.shape != (n_samples,) or not np.array_equal(np.sort(order), np.arange(n_samples)):
             raise ValueError("slot_order must be a permutation of the training rows")
     if noise_key is not None:
-        key = int(noise_key) % 2**64
+        key = int(noise_key) % 2**256
     slot_of = np.empty(n_samples, dtype=np.int64)
     slot_of[order] = np.arange(n_samples)
     if sp.issparse(X):

@@ -1,15 +1,30 @@
 """Plain-numpy references of each kernel: the oracle for kernel tests and the
-numpy column of the benchmarks. They draw noise in the same order, with the same
-generator algorithm, as the numba backend."""
+numpy column of the benchmarks. They draw the same grid noise, in the same order,
+as the numba backend (its generator is checked on its own, against the exact
+law, in ``tests/test_grid_noise.py``), and add it on the grid as the kernels do."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ._backends import BINARY_LOGISTIC, KernelConfig
-from ._backends._ziggurat import reference_normals
 
-__all__ = ["reference_logistic_epochs", "reference_mlp_epochs", "reference_mlp_loss_gradient", "reference_normals"]
+__all__ = ["reference_grid_noise", "reference_logistic_epochs", "reference_mlp_epochs", "reference_mlp_loss_gradient"]
+
+
+def reference_grid_noise(noise_key, counter, size, noise_scale, grid):
+    """Normals ``counter … counter + size − 1`` of ``noise_key``, as ``Λ RN(s ξ / Λ)`` (the kernels' noise)."""
+    from ._backends._chacha20 import key_words
+    from ._backends.numba_cpu import fill_normals
+
+    out = np.empty(size)
+    fill_normals(out, key_words(noise_key), counter, noise_scale / grid, grid)
+    return out
+
+
+def _add_on_grid(values, noise, grid):
+    """``RN_Λ(values) + noise`` (numpy's rint rounds half to even, as the kernels' ``np.rint``)."""
+    return np.rint(values / grid) * grid + noise
 
 
 def _sigmoid(z):
@@ -48,8 +63,8 @@ def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: Kernel
             gradient = residual.T.astype(dtype) @ batch
             update = shrink * params.astype(np.float64) - config.step_size / (stop - start) * gradient
             if config.noise_scale > 0:
-                update += config.noise_scale * reference_normals(noise_key, noise_counter, params.size).reshape(
-                    params.shape)
+                noise = reference_grid_noise(noise_key, noise_counter, params.size, config.noise_scale, config.grid)
+                update = _add_on_grid(update, noise.reshape(params.shape), config.grid)
                 noise_counter += params.size
             params = update.astype(dtype)
             norm = np.sqrt(np.sum(params.astype(np.float64) ** 2))
@@ -143,6 +158,7 @@ def reference_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config
                 if norm > config.radius:
                     params = params * (config.radius / norm)
             if config.noise_std > 0:
-                params = params + config.noise_std * reference_normals(noise_key, noise_counter, params.size)
+                noise = reference_grid_noise(noise_key, noise_counter, params.size, config.noise_std, config.grid)
+                params = _add_on_grid(params, noise, config.grid)
                 noise_counter += params.size
     return params, noise_counter

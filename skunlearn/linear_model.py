@@ -361,7 +361,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             scale_rows(X_slots[:, :n_features], constants.data_norm, out=X_slots)
         kernel_config = KernelConfig(
             loss=BINARY_LOGISTIC if n_classes == 2 else SOFTMAX, step_size=step_size,
-            l2=constants.strong_convexity, noise_scale=math.sqrt(2.0 * step_size) * noise, radius=radius,
+            l2=constants.strong_convexity, noise_scale=ledger.kernel_noise_scale, radius=radius,
+            grid=ledger.noise_grid,
         )
         training_config = kernel_config if self.private_training else dataclasses.replace(kernel_config,
                                                                                            noise_scale=0.0)

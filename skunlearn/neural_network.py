@@ -308,6 +308,10 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         training_config = MLPConfig(
             activation=activation_code, update=MODEL_CLIPPING, step_size=float(self.learning_rate_init),
             l2=float(self.alpha), noise_std=float(self.noise), radius=float(self.radius), gradient_clip=math.inf,
+            # The training is not certified (the requests' bounds hold from any model), so its grid needs only
+            # the exactness of the sum: |x| <= radius before the noise.
+            grid=accounting.noise_grid(1.01 * float(self.radius) + 21.0 * float(self.noise), float(self.noise))
+            if self.noise > 0 else 0.0,
         )
         params, noise_counter = self._run_backend(
             "run_mlp_epochs", self._initial_params(init_rng, layer_sizes), slots["weight"], training_config,
@@ -347,6 +351,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
                 update=GRADIENT_CLIPPING if start_ledger.method == "gradient_clipping" else MODEL_CLIPPING,
                 step_size=start_ledger.step_size, l2=start_ledger.l2, noise_std=start_ledger.noise_std,
                 radius=start_ledger.clip_radius, gradient_clip=start_ledger.gradient_clip,
+                grid=end_ledger.noise_grid,  # the phase's bound at its end: the largest grid of the phase
             )
             params, counter = self._run_backend("run_mlp_epochs", params, weight, noisy, epochs, "unlearning",
                                                 counter, sizes, slots=slots)

@@ -5,7 +5,13 @@ import pytest
 
 from skunlearn._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, get_backend
 from skunlearn._constants import cyclic_batch_bounds
-from skunlearn._testing import reference_logistic_epochs, reference_normals
+from skunlearn._testing import reference_logistic_epochs
+from skunlearn.accounting import noise_grid
+
+
+def grid(noise, radius):
+    """The kernels' grid for a test's noise (the estimators take it from their ledger)."""
+    return noise_grid(10.0 * min(radius, 1e3) + 21.0 * noise, noise) if noise > 0 else 0.0
 
 
 def problem(dtype, n_outputs, n=203, d=9, seed=0):
@@ -27,7 +33,7 @@ def test_kernel_matches_numpy_reference(dtype, loss, n_outputs, batch_size, radi
     # Parameters are binary64 whatever the data's type, so float32 data matches as tightly as float64.
     X, y, weight = problem(dtype, n_outputs)
     bounds = cyclic_batch_bounds(X.shape[0], batch_size)
-    config = KernelConfig(loss, 1.3, 0.02, 0.07, radius)
+    config = KernelConfig(loss, 1.3, 0.02, 0.07, radius, grid=grid(0.07, radius))
     backend = get_backend("cpu")
     ours, counter = backend.run_logistic_epochs(np.zeros((n_outputs, 9)), X, y, weight, bounds, config, 11, 5, 3)
     reference, reference_counter = reference_logistic_epochs(np.zeros((n_outputs, 9)), X, y, weight, bounds,
@@ -40,24 +46,16 @@ def test_kernel_matches_numpy_reference(dtype, loss, n_outputs, batch_size, radi
 
 def test_kernel_refuses_parameters_that_are_not_binary64():
     X, y, weight = problem(np.float32, 4)
-    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0)
+    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0, grid=grid(0.1, 10.0))
     with pytest.raises(TypeError, match="float64"):
         get_backend("cpu").run_logistic_epochs(np.zeros((4, 9), np.float32), X, y, weight,
                                                cyclic_batch_bounds(203, 16), config, 1, 0, 1)
 
 
-def test_kernel_normals_are_the_reference_normals():
-    from skunlearn._backends.numba_cpu import fill_normals
-
-    out = np.empty(300_000)
-    fill_normals(out, np.uint64(2**63 + 12345), 10**12)
-    np.testing.assert_array_equal(out, reference_normals(2**63 + 12345, 10**12, 300_000))
-
-
 def test_noise_does_not_depend_on_how_epochs_are_split_across_calls():
     X, y, weight = problem(np.float32, 4)
     bounds = cyclic_batch_bounds(203, 16)
-    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0)
+    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0, grid=grid(0.1, 10.0))
     run = get_backend("cpu").run_logistic_epochs
     once, _ = run(np.zeros((4, 9)), X, y, weight, bounds, config, 2, 0, 3)
     stepwise, counter = np.zeros((4, 9)), 0
@@ -71,7 +69,7 @@ def test_parallel_and_serial_tasks_give_the_same_model(monkeypatch):
 
     X, y, weight = problem(np.float64, 4, n=400)
     bounds = cyclic_batch_bounds(400, 200)
-    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0)
+    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0, grid=grid(0.1, 10.0))
     monkeypatch.setattr(numba_cpu, "_PARALLEL_WORK", 10**12)
     serial, _ = numba_cpu.run_logistic_epochs(np.zeros((4, 9)), X, y, weight, bounds, config, 3, 0, 2)
     monkeypatch.setattr(numba_cpu, "_PARALLEL_WORK", 1)
@@ -82,7 +80,7 @@ def test_parallel_and_serial_tasks_give_the_same_model(monkeypatch):
 def test_removed_slot_contributes_nothing():
     X, y, weight = problem(np.float64, 4)
     bounds = cyclic_batch_bounds(203, 32)
-    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.0, 10.0)
+    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.0, 10.0, grid=grid(0.0, 10.0))
     run = get_backend("cpu").run_logistic_epochs
     base, _ = run(np.zeros((4, 9)), X, y, weight, bounds, config, 0, 0, 2)
     y_changed = y.copy()
@@ -142,7 +140,7 @@ def test_mlp_gradient_matches_finite_differences(activation):
 def test_mlp_kernel_matches_numpy_reference(dtype, activation, update, radius, clip):
     sizes, params, X, y, weight = mlp_problem(dtype)
     bounds = cyclic_batch_bounds(X.shape[0], 10)
-    config = MLPConfig(activation, update, 0.3, 0.01, 0.02, radius, clip)
+    config = MLPConfig(activation, update, 0.3, 0.01, 0.02, radius, clip, grid=grid(0.02, radius))
     ours, counter = get_backend("cpu").run_mlp_epochs(params.copy(), sizes, X, y, weight, bounds, config, 9, 4, 2)
     reference, reference_counter = reference_mlp_epochs(params, sizes, X, y, weight, bounds, config, 9, 4, 2)
     assert counter == reference_counter == 4 + 2 * (bounds.size - 1) * params.size
@@ -156,7 +154,7 @@ def test_mlp_kernel_matches_numpy_reference(dtype, activation, update, radius, c
 def test_mlp_removed_rows_do_not_matter():
     sizes, params, X, y, weight = mlp_problem(np.float64)
     bounds = cyclic_batch_bounds(X.shape[0], 10)
-    config = MLPConfig(0, MODEL_CLIPPING, 0.3, 0.01, 0.0, 100.0, np.inf)
+    config = MLPConfig(0, MODEL_CLIPPING, 0.3, 0.01, 0.0, 100.0, np.inf, grid=grid(0.0, 100.0))
     run = get_backend("cpu").run_mlp_epochs
     base, _ = run(params.copy(), sizes, X, y, weight, bounds, config, 0, 0, 2)
     X_changed = X.copy()
@@ -208,7 +206,7 @@ def _exact_step(params, X, y, weight, config, noise):
     gradient = (weight.astype(long)[:, None] * residual).T @ rows
     step = long(config.step_size)
     value = (1 - step * long(config.l2)) * theta - step / len(y) * gradient
-    value += long(config.noise_scale) * noise.reshape(params.shape).astype(long)
+    value += noise.reshape(params.shape).astype(long)  # the grid noise Λ K, a draw of s ξ rounded to the grid
     norm = np.sqrt(np.sum(value * value))
     return value * (long(config.radius) / norm) if norm > config.radius else value
 
@@ -220,7 +218,7 @@ def _exact_step(params, X, y, weight, config, noise):
 @pytest.mark.parametrize("weight_bound", [None, 3.0])
 def test_one_step_stays_within_the_a_priori_rounding_bound(loss, n_outputs, radius, dtype, weight_bound):
     from skunlearn.accounting import logistic_step_rounding_error
-    from skunlearn._backends._ziggurat import reference_normals as normals
+    from skunlearn._testing import reference_grid_noise
     from skunlearn._constants import step_tasks
 
     rng = np.random.default_rng(7)
@@ -233,12 +231,12 @@ def test_one_step_stays_within_the_a_priori_rounding_bound(loss, n_outputs, radi
     bounds = np.array([0, n])
     params = rng.standard_normal((n_outputs, d))
     params *= 0.99 * radius / np.linalg.norm(params)  # large logits: the hardest case for the bound
-    config = KernelConfig(loss, 1.9, 0.01, 1e-3, radius)
+    config = KernelConfig(loss, 1.9, 0.01, 1e-3, radius, grid=grid(1e-3, radius))
     computed, _ = get_backend("cpu").run_logistic_epochs(params.copy(), X, y, weight, bounds, config, 5, 0, 1)
-    exact = _exact_step(params, X, y, weight, config, normals(5, 0, params.size))
+    exact = _exact_step(params, X, y, weight, config, reference_grid_noise(5, 0, params.size, 1e-3, config.grid))
     gap = float(np.sqrt(np.sum((computed.astype(np.longdouble) - exact) ** 2)))
     bound = logistic_step_rounding_error(d, n_outputs, n, 1.9, 0.01, radius, 1.0, 1e-3, softmax=loss == SOFTMAX,
-                                         tasks=step_tasks(n), weight_bound=weight_bound)
+                                         tasks=step_tasks(n), weight_bound=weight_bound, grid=config.grid)
     assert 0 < gap <= bound
 
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_iris, make_classification
 
 from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier, UnlearningCertificate
@@ -90,7 +91,9 @@ def test_rounding_is_charged_to_the_certificate(iris):
     exact = dataclasses.replace(ledger, n_features=1, n_outputs=1)  # a smaller rounding shift
     assert exact.rounding_shift < ledger.rounding_shift
     assert exact.rdp_coefficient() < ledger.rdp_coefficient()
-    assert "binary64" in model.certificate_.arithmetic and "not covered" in model.certificate_.arithmetic
+    arithmetic = model.certificate_.arithmetic
+    assert "binary64" in arithmetic and "grid" in arithmetic and "ChaCha20" in arithmetic
+    assert "assumed" not in arithmetic and "not covered" not in arithmetic
 
 
 def test_cuda_is_refused_until_its_arithmetic_is_accounted_for(iris):
@@ -257,3 +260,54 @@ def test_json_is_strict(iris):
     data = json.loads(text, parse_constant=refuse)
     assert data["epsilon"] == "inf"
     assert UnlearningCertificate.from_json(text) == certificate
+
+
+# ---------------------------------------------------------------------------- the float output law (issue 19)
+
+
+def _private_coordinate_problem(n=2000, d=20, seed=0):
+    """Rows whose last column is 0 except for row 0: that coordinate is the forgotten row's alone."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    X[:, -1] = 0.0
+    X[0, -1] = 3.0
+    y = (X[:, 0] + 0.3 * rng.standard_normal(n) > 0).astype(int)
+    return X, y
+
+
+def test_one_noisy_step_lands_on_the_grid_in_both_runs():
+    """The lattice attack of issue 19 on its own configuration: one noisy full-batch step per request.
+
+    In the certifying run the private coordinate is exactly 0 before the
+    noise, so with float noise its output was the generator's value itself,
+    on a lattice sparse among the floats near 0, while the unlearned run's
+    spread over all floats; testing "on the lattice" told the runs apart at
+    δ ≥ 1.25e-3 against a certified 5e-4. Now both runs' noisy coordinates are
+    exact multiples of the grid Λ (``RN_Λ(v) + Λ K``): every test on the bits
+    below Λ has the same outcome in both runs, and above Λ the output is a
+    function of an exactly Gaussian-smoothed value.
+    """
+    X, y = _private_coordinate_problem()
+    estimator = NoisyLogisticRegression(batch_size=None, unlearning_epochs=1, finetune_epochs=0,
+                                        private_training=False, max_iter=30)
+    grids, on_grid, before_noise = set(), {"unlearned": [], "certifying": []}, []
+    for seed in range(6):
+        unlearned = clone(estimator).set_params(random_state=seed).fit(X, y)
+        assert unlearned.coef_[0, -1] != 0  # the forgotten row moved its coordinate during training
+        unlearned.unlearn([0])
+        certifying = clone(estimator).set_params(random_state=seed)
+        certifying._certifying_fit(X, y, [0])
+        before_noise.append(certifying.coef_[0, -1])
+        certifying.unlearn([0])
+        for name, model in (("unlearned", unlearned), ("certifying", certifying)):
+            assert model.certificate_.satisfied
+            grid = model._ledger.noise_grid
+            grids.add(grid)
+            theta = model._params.ravel()
+            # The one noisy step's projection is inactive here (the norm stays far below R), so what is
+            # released is the grid value itself.
+            assert np.linalg.norm(theta) < 0.5 * model._ledger.radius
+            on_grid[name].append(bool(np.all(theta / grid == np.round(theta / grid))))
+    assert before_noise == [0.0] * 6  # the attack's premise: the certifying run's coordinate is exactly 0
+    assert len(grids) == 1  # Λ is a public function of the constants, the same for both runs
+    assert on_grid == {"unlearned": [True] * 6, "certifying": [True] * 6}

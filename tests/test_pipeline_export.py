@@ -121,7 +121,7 @@ def test_export_predicts_alike_and_carries_no_training_data(data, name):
         for window in _windows(np.ascontiguousarray(row)):
             assert window not in blob
     assert model._X_slots.tobytes()[:256] not in blob and model._y_slots.tobytes()[:256] not in blob
-    assert model._noise_key.to_bytes(8, "little") not in blob
+    assert model._noise_key.to_bytes(32, "little") not in blob
     for attribute in ("removed_indices_", "training_index_", "unlearn", "partial_unlearn"):
         assert not hasattr(back, attribute)
     # O(parameters): the export is a small fraction of the estimator, which keeps the rows.

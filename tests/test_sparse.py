@@ -13,6 +13,7 @@ from skunlearn import NoisyLogisticRegression, unlearn_pipeline
 from skunlearn._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, get_backend
 from skunlearn._constants import scale_rows
 from skunlearn._testing import reference_logistic_epochs
+from skunlearn.accounting import noise_grid
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def test_sparse_kernel_matches_the_numpy_reference_on_the_dense_rows(loss, n_out
     y = rng.integers(0, max(2, n_outputs), 90).astype(np.int64)
     weight = rng.uniform(0, 2, 90)
     bounds = np.array([0, 30, 60, 90])
-    config = KernelConfig(loss, 0.4, 0.05, 0.02, 3.0)
+    config = KernelConfig(loss, 0.4, 0.05, 0.02, 3.0, grid=noise_grid(10.0 * 3.0 + 21.0 * 0.02, 0.02))
     ours, counter = get_backend("cpu").run_logistic_epochs(np.zeros((n_outputs, 41)), rows, y, weight, bounds, config,
                                                            9, 5, 3)
     expected, expected_counter = reference_logistic_epochs(np.zeros((n_outputs, 41)), dense, y, weight, bounds,

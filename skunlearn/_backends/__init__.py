@@ -55,7 +55,9 @@ class KernelConfig:
     """Scalar settings of the noisy update, unpacked into the kernel in one place.
 
     Each step is ``θ ← Π_R((1 − η λ) θ − (η / b_j) Σ_{i ∈ B_j} w_i ∇ℓ_i(θ) + noise_scale · ξ)``
-    with ``noise_scale = sqrt(2 η) σ`` and ``b_j`` the slot count of batch j.
+    with ``noise_scale`` ≥ ``sqrt(2 η) σ`` (:func:`skunlearn.accounting.kernel_noise_scale`) and
+    ``b_j`` the slot count of batch j. A noisy step adds its noise on the grid ``grid`` (Λ, a power of
+    two from :func:`skunlearn.accounting.noise_grid`): ``RN_Λ(v) + Λ RN(noise_scale ξ / Λ)``.
     """
 
     loss: int
@@ -63,9 +65,14 @@ class KernelConfig:
     l2: float
     noise_scale: float
     radius: float
+    grid: float = 0.0
+
+    def __post_init__(self):
+        if self.noise_scale > 0 and not self.grid > 0:
+            raise ValueError("a noisy KernelConfig needs its grid (skunlearn.accounting.noise_grid)")
 
     def as_args(self):
-        return (self.loss, self.step_size, self.l2, self.noise_scale, self.radius)
+        return (self.loss, self.step_size, self.l2, self.noise_scale, self.radius, self.grid)
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,8 @@ class MLPConfig:
     ``update == MODEL_CLIPPING``: ``θ ← clip_R(θ − γ (g + λ θ)) + σ ξ``;
     ``update == GRADIENT_CLIPPING``: ``θ ← (1 − γλ) θ − γ clip_{C₁}(g) + σ ξ``;
     ``g`` is the mean gradient over the batch's retained rows, clipping is by
-    the global L2 norm, ``ξ ~ N(0, I)``.
+    the global L2 norm, ``ξ ~ N(0, I)``; the noise is added on the grid ``grid`` as in
+    :class:`KernelConfig`.
     """
 
     activation: int
@@ -85,10 +93,15 @@ class MLPConfig:
     noise_std: float
     radius: float
     gradient_clip: float
+    grid: float = 0.0
+
+    def __post_init__(self):
+        if self.noise_std > 0 and not self.grid > 0:
+            raise ValueError("a noisy MLPConfig needs its grid (skunlearn.accounting.noise_grid)")
 
     def as_args(self):
         return (self.activation, self.update, self.step_size, self.l2, self.noise_std, self.radius,
-                self.gradient_clip)
+                self.gradient_clip, self.grid)
 
 
 def get_backend(device):

@@ -61,7 +61,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .numba_cpu import _check_arrays, _compile_lock, _fill_normals, _numba_threads, _project, _residuals
+from ._chacha20 import key_words
+from ._grid_noise import fill_grid_noise, scaled_widths
+from .numba_cpu import _check_arrays, _compile_lock, _numba_threads, _on_grid, _project, _residuals
 
 __all__ = ["run_sparse_logistic_epochs"]
 
@@ -101,8 +103,9 @@ def _sparse_batch_gradient(params, indptr, indices, data, y, weight, start, stop
 
 
 @njit(cache=True)
-def _update_share(t, n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter, squares):
-    """Share t of ``θ ← shrink θ − scale g + s ξ`` (the dense kernel's order).
+def _update_share(t, n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter, squares,
+                  grid, scale_hi, scale_lo):
+    """Share t of ``θ ← RN_Λ(shrink θ − scale g) + Λ K`` (noisy; the dense kernel's order and grid).
 
     Zeroes g on the share and writes the share's squared norm into ``squares[t]``.
     """
@@ -112,15 +115,17 @@ def _update_share(t, n_shares, params, gradient, noise, shrink, gradient_scale, 
     hi = flat.size * (t + 1) // n_shares
     chunk = noise[t]
     total = 0.0
+    inverse_grid = 1.0 / grid if noise_scale > 0.0 else 0.0
     for first in range(lo, hi, _NOISE_CHUNK):
         last = min(hi, first + _NOISE_CHUNK)
-        if noise_scale > 0.0:
-            _fill_normals(chunk, 0, last - first, key, counter + np.uint64(first))  # normal(key, counter + i)
+        if noise_scale > 0.0:  # chunk[i - first] = normal(key, counter + i)
+            fill_grid_noise(chunk, 0, last - first, key, counter + np.uint64(first), noise_scale / grid, grid,
+                            scale_hi, scale_lo)
         for i in range(first, last):
             value = shrink * flat[i] - gradient_scale * flat_gradient[i]
             flat_gradient[i] = 0.0
             if noise_scale > 0.0:
-                value += noise_scale * chunk[i - first]
+                value = _on_grid(value, grid, inverse_grid, chunk[i - first])
             flat[i] = value
             stored = flat[i]
             total += stored * stored
@@ -128,22 +133,24 @@ def _update_share(t, n_shares, params, gradient, noise, shrink, gradient_scale, 
 
 
 @njit(cache=True, parallel=True)
-def _update_parallel(n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter, squares):
+def _update_parallel(n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter, squares,
+                     grid, scale_hi, scale_lo):
     for t in prange(n_shares):
         _update_share(t, n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter,
-                      squares)
+                      squares, grid, scale_hi, scale_lo)
 
 
 @njit(cache=True)
-def _update_serial(n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter, squares):
+def _update_serial(n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter, squares,
+                   grid, scale_hi, scale_lo):
     for t in range(n_shares):
         _update_share(t, n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter,
-                      squares)
+                      squares, grid, scale_hi, scale_lo)
 
 
 @njit(cache=True)
 def _sparse_logistic_epochs(params, indptr, indices, data, y, weight, batch_bounds, loss, step_size, l2, noise_scale,
-                            radius, key, counter, n_epochs, n_shares, parallel):
+                            radius, grid, key, counter, n_epochs, n_shares, parallel):
     n_outputs = params.shape[0]
     shrink = 1.0 - step_size * l2
     largest = 0
@@ -153,6 +160,7 @@ def _sparse_logistic_epochs(params, indptr, indices, data, y, weight, batch_boun
     gradient = np.zeros_like(params)
     noise = np.zeros((n_shares, _NOISE_CHUNK))  # each share's chunk of normals
     squares = np.zeros(n_shares)
+    scale_hi, scale_lo = scaled_widths(noise_scale / grid if noise_scale > 0.0 else 1.0)
     for _ in range(n_epochs):
         for j in range(batch_bounds.size - 1):
             start, stop = batch_bounds[j], batch_bounds[j + 1]
@@ -160,10 +168,10 @@ def _sparse_logistic_epochs(params, indptr, indices, data, y, weight, batch_boun
             gradient_scale = step_size / (stop - start)
             if parallel:
                 _update_parallel(n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter,
-                                 squares)
+                                 squares, grid, scale_hi, scale_lo)
             else:
                 _update_serial(n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter,
-                               squares)
+                               squares, grid, scale_hi, scale_lo)
             if noise_scale > 0.0:
                 counter += np.uint64(params.size)
             _project(params, squares, radius)
@@ -190,7 +198,7 @@ def _warm_up():
             for parallel in (False, True):
                 _sparse_logistic_epochs(np.zeros((1, 2)), indptr, indices, np.ones(2, dtype=data_dtype),
                                         np.zeros(2, dtype=np.int64), np.ones(2), np.array([0, 2], dtype=np.int64), 0,
-                                        0.1, 0.01, 0.1, 10.0, np.uint64(0), np.uint64(0), 1, 2, parallel)
+                                        0.1, 0.01, 0.1, 10.0, 2.0**-30, key_words(0), np.uint64(0), 1, 2, parallel)
     _WARM.append(True)
 
 
@@ -208,7 +216,7 @@ def run_sparse_logistic_epochs(params, X, y, weight, batch_bounds, config, noise
     n_shares = step_tasks(int(np.max(np.diff(batch_bounds))))
     with _numba_threads(n_threads):
         params = _sparse_logistic_epochs(params, indptr, indices, X.data, y, weight, batch_bounds, *config.as_args(),
-                                         np.uint64(noise_key), np.uint64(noise_counter), int(n_epochs), n_shares,
+                                         key_words(noise_key), np.uint64(noise_counter), int(n_epochs), n_shares,
                                          config.noise_scale > 0 and params.size >= _PARALLEL_PARAMETERS)
     drawn = n_epochs * (batch_bounds.size - 1) * params.size if config.noise_scale > 0 else 0
     return params, noise_counter + drawn

@@ -21,12 +21,12 @@ order) and draws the t-th contiguous share of the step's Gaussian noise. Large b
 ones in a plain loop; the decomposition is the same either way, so the model
 does not depend on the number of threads.
 
-The noise comes from the counter-based generator of
-:mod:`skunlearn._backends._ziggurat`: normal ``i`` is a pure function of the
-key and ``i``, so tasks draw disjoint ranges with no shared state and the
-numpy reference draws the very same numbers. At the benchmark's scale the noise
-costs as much as reading X; this generator took 7 ms for an epoch's 3.7 M normals where
-``numpy.random.Generator.standard_normal`` called from numba took 12 ms (one thread, here).
+The noise is the grid noise of :mod:`skunlearn._backends._grid_noise`: normal
+``i`` is ``Λ · RN(σ' ξ_i)``, a pure function of the 256-bit key and ``i``
+(ChaCha20 in counter mode), so tasks draw disjoint ranges with no shared state
+and the numpy reference draws the very same numbers. A noisy coordinate is
+``RN_Λ(v) + Λ K``, exact in binary64
+(:mod:`skunlearn.accounting.floating_point`, "The float output law").
 """
 
 from __future__ import annotations
@@ -44,10 +44,8 @@ from threadpoolctl import ThreadpoolController
 
 from .._constants import step_tasks
 from . import BINARY_LOGISTIC, KernelConfig
-from ._ziggurat import F_TABLE, GOLDEN, K_TABLE, MAX_ATTEMPTS, MIX_1, MIX_2, W_TABLE, ZIGGURAT_R
-
-#: Fast-accept thresholds as int64 (they are below 2**52): signed compares and conversions are cheaper.
-K_TABLE_SIGNED = K_TABLE.astype(np.int64)
+from ._chacha20 import key_words
+from ._grid_noise import fill_grid_noise, scaled_widths
 
 __all__ = ["fill_normals", "mlp_loss_gradient", "run_logistic_epochs", "run_mlp_epochs", "warm_up"]
 
@@ -86,80 +84,22 @@ def _residuals(scores, y, weight, start, loss):
             scores[i, y[start + i]] -= row_weight
 
 
-@njit(cache=True, inline="always")
-def _word(key, index, j):
-    """SplitMix64 at position 64 i + j of its Weyl sequence from ``key`` (see _ziggurat)."""
-    z = key + GOLDEN * (index * np.uint64(64) + np.uint64(j))
-    z = (z ^ (z >> np.uint64(30))) * MIX_1
-    z = (z ^ (z >> np.uint64(27))) * MIX_2
-    return z ^ (z >> np.uint64(31))
+@njit(cache=True)
+def fill_normals(out, key, start, scale, grid):
+    """``out[i] = Λ RN(σ' ξ_{start+i})`` in one thread (:func:`skunlearn._backends._grid_noise.fill_grid_noise`)."""
+    scale_hi, scale_lo = scaled_widths(scale)
+    return fill_grid_noise(out, 0, out.size, key, np.uint64(start), scale, grid, scale_hi, scale_lo)
 
 
 @njit(cache=True, inline="always")
-def _uniform(word):
-    return np.float64(np.int64(word >> np.uint64(11))) * 1.1102230246251565e-16  # 2**-53
-
-
-@njit(cache=True)
-def _normal_slow(key, index):
-    """The ziggurat of _ziggurat.reference_normals, all attempts."""
-    value = 0.0
-    for attempt in range(MAX_ATTEMPTS):
-        word = _word(key, index, 3 * attempt)
-        layer = np.intp(word & np.uint64(255))
-        word = word >> np.uint64(8)
-        negative = (word & np.uint64(1)) != np.uint64(0)
-        magnitude = np.int64((word >> np.uint64(1)) & np.uint64(0xFFFFFFFFFFFFF))
-        value = np.float64(magnitude) * W_TABLE[layer]
-        if magnitude < K_TABLE_SIGNED[layer]:
-            return -value if negative else value
-        u1 = _uniform(_word(key, index, 3 * attempt + 1))
-        u2 = _uniform(_word(key, index, 3 * attempt + 2))
-        if layer == 0:
-            tail = -math.log1p(-u1) / ZIGGURAT_R
-            value = ZIGGURAT_R + tail
-            if -2.0 * math.log1p(-u2) > tail * tail:
-                return -value if negative else value
-        else:
-            lower = F_TABLE[layer]
-            if lower + u1 * (F_TABLE[layer - 1] - lower) < math.exp(-0.5 * value * value):
-                return -value if negative else value
-        if attempt == MAX_ATTEMPTS - 1:
-            return -value if negative else value
-    return value
-
-
-@njit(cache=True)
-def _fill_normals(out, lo, hi, key, first):
-    """``out[i] = normal(key, first + i)`` for i in [lo, hi).
-
-    Two passes: a branch-free fast path that the compiler can vectorise, then
-    the rare (about 1.2%) rejected draws redone by the full ziggurat.
-    """
-    n_slow = 0
-    for i in range(lo, hi):
-        word = _word(key, first + np.uint64(i), 0)
-        layer = np.intp(word & np.uint64(255))
-        magnitude = np.int64((word >> np.uint64(9)) & np.uint64(0xFFFFFFFFFFFFF))
-        sign = 1.0 - 2.0 * np.float64(np.int64((word >> np.uint64(8)) & np.uint64(1)))
-        fast = magnitude < K_TABLE_SIGNED[layer]
-        out[i] = sign * np.float64(magnitude) * W_TABLE[layer] if fast else np.nan  # NaN marks a rejection
-        n_slow += not fast
-    if n_slow:
-        for i in range(lo, hi):
-            if np.isnan(out[i]):
-                out[i] = _normal_slow(key, first + np.uint64(i))
-
-
-@njit(cache=True)
-def fill_normals(out, key, start):
-    """``out[i] = normal(key, start + i)``: the generator of _ziggurat, in one thread."""
-    _fill_normals(out, 0, out.size, key, np.uint64(start))
+def _on_grid(value, grid, inverse_grid, noise):
+    """``RN_Λ(value) + noise``: exact in binary64 for the bounds of ``noise_grid`` (Λ a power of two)."""
+    return np.rint(value * inverse_grid) * grid + noise
 
 
 @njit(cache=True)
 def _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale,
-          key, counter):
+          key, counter, grid, scale_hi, scale_lo):
     """Task t of a step: gradient of the t-th share of the rows, and the t-th share of the noise.
 
     The rows go through a float64 block ``rows64[t]`` of :data:`ROW_BLOCK` rows;
@@ -187,38 +127,40 @@ def _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, 
             np.dot(block_scores.T, rows, product[t])
             partial[t] += product[t]
     if noise_scale > 0.0:
-        _fill_normals(noise, noise.size * t // n_tasks, noise.size * (t + 1) // n_tasks, key, counter)
+        fill_grid_noise(noise, noise.size * t // n_tasks, noise.size * (t + 1) // n_tasks, key, counter,
+                        noise_scale / grid, grid, scale_hi, scale_lo)
 
 
 @njit(cache=True, parallel=True)
 def _tasks_parallel(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
-                    noise_scale, key, counter):
+                    noise_scale, key, counter, grid, scale_hi, scale_lo):
     for t in prange(n_tasks):
         _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
-              noise_scale, key, counter)
+              noise_scale, key, counter, grid, scale_hi, scale_lo)
 
 
 @njit(cache=True)
 def _tasks_serial(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
-                  noise_scale, key, counter):
+                  noise_scale, key, counter, grid, scale_hi, scale_lo):
     for t in range(n_tasks):
         _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
-              noise_scale, key, counter)
+              noise_scale, key, counter, grid, scale_hi, scale_lo)
 
 
 @njit(cache=True)
-def _update_share(t, n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares):
-    """Share t of ``θ ← shrink θ − scale Σ_tasks g + noise_scale ξ``; its squared norm into squares[t]."""
+def _update_share(t, n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, grid, squares):
+    """Share t of ``θ ← RN_Λ(shrink θ − scale Σ_tasks g) + Λ K`` (noisy) or without the grid; squared norm to squares[t]."""
     flat = params.reshape(-1)
     gradients = partial.reshape(n_tasks, -1)
     total = 0.0
+    inverse_grid = 1.0 / grid if noise_scale > 0.0 else 0.0
     for i in range(flat.size * t // n_tasks, flat.size * (t + 1) // n_tasks):
         gradient = gradients[0, i]
         for u in range(1, n_tasks):
             gradient += gradients[u, i]
         value = shrink * flat[i] - gradient_scale * gradient
         if noise_scale > 0.0:
-            value += noise_scale * noise[i]
+            value = _on_grid(value, grid, inverse_grid, noise[i])
         flat[i] = value
         stored = flat[i]
         total += stored * stored
@@ -226,15 +168,15 @@ def _update_share(t, n_tasks, params, partial, noise, shrink, gradient_scale, no
 
 
 @njit(cache=True, parallel=True)
-def _update_parallel(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares):
+def _update_parallel(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, grid, squares):
     for t in prange(n_tasks):
-        _update_share(t, n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
+        _update_share(t, n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, grid, squares)
 
 
 @njit(cache=True)
-def _update_serial(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares):
+def _update_serial(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, grid, squares):
     for t in range(n_tasks):
-        _update_share(t, n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
+        _update_share(t, n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, grid, squares)
 
 
 @njit(cache=True)
@@ -246,7 +188,7 @@ def _project(params, squares, radius):
 
 
 @njit(cache=True)
-def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, noise_scale, radius, key, counter,
+def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, noise_scale, radius, grid, key, counter,
                      n_epochs, n_tasks, parallel):
     n_outputs, n_features = params.shape
     shrink = 1.0 - step_size * l2
@@ -256,18 +198,19 @@ def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, no
     scores = np.zeros((n_tasks, ROW_BLOCK, n_outputs))
     noise = np.zeros(n_outputs * n_features, dtype=np.float64)
     squares = np.zeros(n_tasks)
+    scale_hi, scale_lo = scaled_widths(noise_scale / grid if noise_scale > 0.0 else 1.0)
     for _ in range(n_epochs):
         for j in range(batch_bounds.size - 1):
             start, stop = batch_bounds[j], batch_bounds[j + 1]
             gradient_scale = step_size / (stop - start)
             if parallel:
                 _tasks_parallel(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product,
-                                noise, noise_scale, key, counter)
-                _update_parallel(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
+                                noise, noise_scale, key, counter, grid, scale_hi, scale_lo)
+                _update_parallel(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, grid, squares)
             else:
                 _tasks_serial(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
-                              noise_scale, key, counter)
-                _update_serial(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, squares)
+                              noise_scale, key, counter, grid, scale_hi, scale_lo)
+                _update_serial(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, grid, squares)
             if noise_scale > 0.0:
                 counter += np.uint64(noise.size)
             _project(params, squares, radius)
@@ -294,7 +237,7 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
         Batch j holds slots ``batch_bounds[j]:batch_bounds[j + 1]``.
     config : KernelConfig
     noise_key : int
-        Key of the Gaussian generator (a uint64).
+        256-bit key of the grid-noise generator (ChaCha20).
     noise_counter : int
         Index of the first normal to draw; each noisy step draws ``params.size``.
     n_epochs : int
@@ -323,7 +266,7 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
     # BLAS runs single-threaded inside the kernel: the tasks are the parallelism, and a
     # multi-threaded BLAS called from a numba thread oversubscribes the cores badly.
     with _blas_controller().limit(limits=1, user_api="blas"), _numba_threads(n_threads):
-        params = _logistic_epochs(params, X, y, weight, batch_bounds, *config.as_args(), np.uint64(noise_key),
+        params = _logistic_epochs(params, X, y, weight, batch_bounds, *config.as_args(), key_words(noise_key),
                                   np.uint64(noise_counter), int(n_epochs), step_tasks(largest_batch), parallel)
     drawn = n_epochs * (batch_bounds.size - 1) * params.size if config.noise_scale > 0 else 0
     return params, noise_counter + drawn
@@ -483,7 +426,7 @@ def _global_norm(values):
 
 @njit(cache=True)
 def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, step_size, l2, noise_std, radius,
-                gradient_clip, key, counter, n_epochs):
+                gradient_clip, grid, key, counter, n_epochs):
     max_rows = 0
     for j in range(batch_bounds.size - 1):
         max_rows = max(max_rows, batch_bounds[j + 1] - batch_bounds[j])
@@ -500,6 +443,9 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
     working = np.empty(params.size, dtype=X.dtype)
     gradient = np.empty(params.size, dtype=X.dtype)
     noise = np.empty(params.size if noise_std > 0.0 else 0, dtype=np.float64)
+    noise_ratio = noise_std / grid if noise_std > 0.0 else 1.0  # σ' of the grid sampler
+    scale_hi, scale_lo = scaled_widths(noise_ratio)
+    inverse_grid = 1.0 / grid if noise_std > 0.0 else 0.0
     for _ in range(n_epochs):
         for j in range(batch_bounds.size - 1):
             for i in range(params.size):
@@ -508,7 +454,7 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
                                               activation, buffer, gradient)
             if noise_std > 0.0:
                 # Serially: numba threads next to a multi-threaded BLAS would fight over the cores.
-                _fill_normals(noise, 0, noise.size, key, counter)
+                fill_grid_noise(noise, 0, noise.size, key, counter, noise_ratio, grid, scale_hi, scale_lo)
                 counter += np.uint64(noise.size)
             if update == 1:  # gradient clipping
                 norm = _global_norm(gradient)
@@ -524,7 +470,7 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
                     params *= radius / norm
             if noise_std > 0.0:
                 for i in range(params.size):
-                    params[i] += noise_std * noise[i]
+                    params[i] = _on_grid(params[i], grid, inverse_grid, noise[i])
     return params, counter
 
 
@@ -541,7 +487,7 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
         As for :func:`run_logistic_epochs`.
     config : MLPConfig
     noise_key, noise_counter : int
-        The Gaussian generator's key and first index.
+        The grid-noise generator's 256-bit key and first index.
     n_epochs : int
 
     Returns
@@ -554,7 +500,7 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
     _check_arrays(params, X, weight)
     warm_up(X.dtype)
     params, counter = _mlp_epochs(params, np.asarray(layer_sizes, dtype=np.int64), X, y, weight, batch_bounds,
-                                  *config.as_args(), np.uint64(noise_key), np.uint64(noise_counter), int(n_epochs))
+                                  *config.as_args(), key_words(noise_key), np.uint64(noise_counter), int(n_epochs))
     return params, int(counter)
 
 
@@ -616,9 +562,9 @@ def warm_up(dtype):
         weight = np.ones(8)
         bounds = np.array([0, 4, 8], dtype=np.int64)
         for parallel in (False, True):
-            _logistic_epochs(np.zeros((2, 3)), X, y, weight, bounds, 1, 0.1, 0.01, 0.1, 10.0,
-                             np.uint64(0), np.uint64(0), 1, 4, parallel)
+            _logistic_epochs(np.zeros((2, 3)), X, y, weight, bounds, 1, 0.1, 0.01, 0.1, 10.0, 2.0**-30,
+                             key_words(0), np.uint64(0), 1, 4, parallel)
         _mlp_epochs(np.zeros(3 * 2 + 2 + 2 * 2 + 2), np.array([3, 2, 2], dtype=np.int64), X, y, weight,
-                    bounds, 0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, np.uint64(0), np.uint64(0), 1)
-        fill_normals(np.empty(4), np.uint64(0), 0)
+                    bounds, 0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, 2.0**-30, key_words(0), np.uint64(0), 1)
+        fill_normals(np.empty(4), key_words(0), 0, 2.0**25, 1.0)
     _WARM_DTYPES.add(dtype)

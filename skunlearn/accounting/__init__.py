@@ -9,11 +9,16 @@ certificate owes to the machine's arithmetic.
 from .calibrate import CalibrationError, calibrate_noise, calibrate_steps
 from .floating_point import (
     ARITHMETIC_MODEL,
+    GRID_NOISE_BITS,
     NOISE_FLOOR_ULPS,
     clip_slack,
+    grid_failure_delta,
+    grid_noise_failure_probability,
+    kernel_noise_scale,
     logistic_step_rounding_error,
     minimum_step_noise,
     mlp_step_rounding_error,
+    noise_grid,
 )
 from .langevin import published_langevin_rdp
 from .pnsgd import (
@@ -60,8 +65,12 @@ __all__ = [
     "cyclic_removal_distance",
     "gaussian_hockey_stick",
     "gaussian_rdp_coefficient",
+    "GRID_NOISE_BITS",
+    "grid_failure_delta",
+    "grid_noise_failure_probability",
     "gradient_clipping_rdp_coefficient",
     "gradient_clipping_rdp_coefficient_closed_form",
+    "kernel_noise_scale",
     "learning_rdp_coefficient",
     "linear_rdp",
     "logistic_step_rounding_error",
@@ -71,6 +80,7 @@ __all__ = [
     "model_clipping_deltas",
     "model_clipping_steps",
     "NOISE_FLOOR_ULPS",
+    "noise_grid",
     "output_perturbation_noise",
     "pabi_rdp_coefficient",
     "per_row_shift",

@@ -84,38 +84,58 @@ before and after each request: the two runs' maps are no longer identical after
 the last request, and ε has a floor that more unlearning cannot lower,
 ``ρ → (2e)² (1 + c) / (2 s² (1 − c))`` — calibration raises the noise above it.
 
-What the certificate assumes (and the snapping it does not use)
-===============================================================
+The float output law: noise on a grid
+=====================================
 
-The argument above still treats the *addition of the noise* as the addition of
-an exact Gaussian draw: the generated normals are 52-bit ziggurat values (an
-exact sampler up to that resolution, Marsaglia & Tsang 2000) from a
-counter-based stream, and the sum is rounded to binary64. Strictly, two laws on
-a grid of floats can have different supports, where every Rényi divergence is
-infinite (Mironov 2012 showed how such supports leak the exact noise-free value
-in the Laplace mechanism; Jin et al. 2022 carried the attack to DP libraries).
-Two remedies exist in the literature:
+The argument above treats the addition of the noise as the addition of an
+exact Gaussian draw. A float kernel that computes ``fl(v + s ξ̂)``, with ξ̂ a
+generator's float, does not: ξ̂ lives on a lattice, a coordinate that is
+exactly 0 before the noise lands on that lattice while any other value spreads
+over all floats, and a test on the output's bits tells the two apart (issue
+19; Mironov 2012 showed the same leak for the Laplace mechanism, Jin et al.
+2022 carried it to DP libraries). The kernels therefore add the noise on a
+grid: every noisy coordinate is computed as
 
-* snapping (Mironov 2012) — release the parameters rounded to a coarse grid Λ
-  and fold the coupling between the float run and an exact run into δ. The
-  coupled runs stay within ``w = e/(1 − c)``; the snapped outputs differ only
-  when a coordinate of the exact run falls within w of a cell boundary, which
-  has probability at most ``2 w (1/Λ + 1/(s √(2π)))`` per coordinate, so
-  ``δ_f ≈ 2 √p w (1/Λ + 1/(s√(2π)))``. At the 60,000 × 784 benchmark
-  (``e ≈ 1.5·10⁻¹⁰``, ``1 − c ≈ 0.04``, ``p = 7850``) keeping ``δ_f`` below a
-  tenth of δ = 1/n needs ``Λ ≳ 1`` and ``s ≳ 0.5``: a model of parameters of
-  size 10⁻⁴…0.2 would be noise. We therefore do not snap;
-* discrete noise on a lattice (Canonne, Kamath & Steinke 2020; Balcer & Vadhan
-  2018 for finite computers) — changes the whole chain, not one step; left as
-  future work.
+    ``x = RN_Λ(ṽ) + Λ K``,  ``K = RN(σ' ξ)``,  ``σ' = s_f / Λ``,
 
-Instead the certificate states its arithmetic model and keeps the noise far
-above the float grid: the per-step noise standard deviation is at least
-``2²⁰`` units in the last place of the largest parameter the ball allows
-(:func:`minimum_step_noise`). Within Ξ standard deviations of the centre the
-Gaussian density then changes by a factor at most ``1 + Ξ 2⁻²⁰`` across one
-float cell, so the rounded law is the continuous law to that resolution — an
-assumption written into every certificate, not a theorem.
+where ṽ is the computed pre-noise value, Λ a power of two (:func:`noise_grid`),
+``RN_Λ`` the rounding to the nearest multiple of Λ, s_f the kernel's noise
+scale (:func:`kernel_noise_scale`, never below the s of the theory) and K an
+integer drawn by the sampler of ``skunlearn._backends._grid_noise``. That
+sampler returns exactly ``RN(σ' ξ)`` for an exact N(0, 1) variable ξ except on
+a failure event of probability at most τ per draw
+(:func:`grid_noise_failure_probability`). Off the failure event:
+
+1. *The output is a function of an exactly smoothed value.* ``RN_Λ(ṽ)`` is a
+   multiple of Λ, so ``RN_Λ(ṽ) + Λ RN(σ' ξ) = RN_Λ(RN_Λ(ṽ) + s_f ξ)``; every
+   operation is exact in binary64 as long as ``|RN_Λ(ṽ)| + |Λ K| ≤ 2⁵³ Λ``,
+   which :func:`noise_grid` guarantees from a public bound B on ``|ṽ|`` when
+   ``|ξ| ≤ 20`` (the event ``|ξ| > 20`` is part of the failure event).
+2. *The step is the exact step up to a charged shift.* Write
+   ``s_f ξ = s ξ₁ + (s_f² − s²)^{1/2} ξ₂`` in law with ξ₁, ξ₂ independent. The
+   step is then: the deterministic map ``θ ↦ RN_Λ(ṽ(θ))``, within
+   ``e_G + e_U + √p Λ / 2`` of the exact pre-noise map (terms C, D and the
+   grid rounding); the exact Gaussian smoothing ``+ s ξ₁``; and a random map
+   ``y ↦ Π̃(RN_Λ(y + (s_f² − s²)^{1/2} ξ₂))`` that is the same for both runs
+   and moves any two points by at most their distance plus ``√p Λ / 2 + e_P``
+   (the same ξ₂ couples the runs; data processing holds for any Markov kernel).
+   So the computed runs obey the shifted-divergence recursion with the shift
+   ``2e`` per step, ``e = e_G + e_U + √p Λ + e_P``
+   (:func:`logistic_step_rounding_error` with ``grid=Λ``), exactly as in real
+   arithmetic: no assumption on the output's bits is left.
+3. *The failure event.* If each run's law is within total variation β of its
+   ideal (the chain with exact draws), an (ε, δ) bound between the ideal runs
+   gives ``P(M ∈ S) ≤ e^ε P(M' ∈ S) + δ + (1 + e^ε) β`` between the machines,
+   in both directions. With D noisy draws in a run, ``β ≤ D τ``
+   (:func:`grid_failure_delta`).
+
+The cost: Λ is at most ``s · 2⁻²⁴`` (or ``B · 2⁻⁵²`` when the noise is smaller
+than that), so the grid adds ``√p Λ ≤ √p s 2⁻²⁴`` to e, and τ ≈ 2⁻⁶⁸ per draw
+at ``σ' ≈ 2²⁵``: at 2,000 × 20 (10⁷ draws in a fit and a request) β ≈ 10⁻¹³;
+at 60,000 × 784 with 10 classes (7.4·10⁸ draws for 100 epochs) β ≈ 3·10⁻¹²,
+both far below δ. The MLP kernels use the same grid (their bounds of
+:mod:`~skunlearn.accounting.post_processing` allow any map before the clip, so
+``RN_Λ`` enters C₁ or C₂ as in :func:`mlp_grid_radius`).
 
 References
 ----------
@@ -145,13 +165,18 @@ from ._checks import positive as _positive
 
 __all__ = [
     "ARITHMETIC_MODEL",
+    "GRID_NOISE_BITS",
     "NOISE_FLOOR_ULPS",
     "UNIT_ROUNDOFF",
     "clip_slack",
     "gamma",
+    "grid_failure_delta",
+    "grid_noise_failure_probability",
+    "kernel_noise_scale",
     "logistic_step_rounding_error",
     "minimum_step_noise",
     "mlp_step_rounding_error",
+    "noise_grid",
 ]
 
 #: Unit roundoff of binary64, round to nearest.
@@ -160,13 +185,16 @@ UNIT_ROUNDOFF = 2.0**-53
 #: The per-step noise is at least this many units in the last place of the largest parameter.
 NOISE_FLOOR_ULPS = 2**20
 
+#: log₂ of the smallest noise-to-grid ratio ``σ' = s / Λ`` the kernels aim for (:func:`noise_grid`).
+GRID_NOISE_BITS = 24
+
 #: What every certificate states about the arithmetic it covers.
 ARITHMETIC_MODEL = (
     "binary64 parameters, round to nearest; every kernel step's rounding (products, sums, exp, update, "
-    "projection) bounded a priori and charged as a shift of 2e per step to both runs "
-    "(skunlearn.accounting.floating_point); assumed: the addition of each generated normal acts as an exact "
-    f"Gaussian draw (noise >= 2^{int(math.log2(NOISE_FLOOR_ULPS))} ulps of the largest parameter), libm exp and "
-    "tanh within 2 ulps; not covered: the discreteness of the float output law (no snapping)"
+    "projection, the noise grid) bounded a priori and charged as a shift of 2e per step to both runs; each noisy "
+    "coordinate is RN_grid(v) + grid * RN(s xi / grid) with xi an exact N(0, 1) draw of a ziggurat decided in "
+    "interval arithmetic on ChaCha20 bits, its failure probability charged to delta "
+    "(skunlearn.accounting.floating_point)"
 )
 
 
@@ -199,6 +227,7 @@ def gamma(n: float, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
 def logistic_step_rounding_error(
     n_features: int, n_outputs: int, batch_size: int, step_size: float, l2: float, radius: float, data_norm: float,
     noise_scale: float, *, softmax: bool, tasks: int = 4, noise_bound: float = 14.0, weight_bound: float | None = None,
+    grid: float = 0.0,
 ) -> float:
     """Bound on ‖computed step − exact step‖ of the logistic kernel, from the same input and normals.
 
@@ -228,6 +257,12 @@ def logistic_step_rounding_error(
         residual ``w r`` (one more rounding per entry) then errs by at most
         ``W (err_r + γ_2 (‖r‖ + err_r))`` (term B'), and the terms after it
         scale with W.
+    grid : float, default=0.0
+        Λ > 0: the noise is added on the grid (module docstring, "The float
+        output law"), exactly, after rounding the pre-noise value to Λ and
+        before rounding the sum to Λ: the update term D loses its noise part
+        and gains ``√p Λ``. 0: the noise ``s ξ`` is added in binary64 (the
+        term D as written).
 
     Returns
     -------
@@ -278,15 +313,19 @@ def logistic_step_rounding_error(
         residual_error + (gamma(b + tasks) + 3.0 * u) * (residual_norm + residual_error))
     # D: the update; E: the projection.
     gradient_bound = (1.0 + gamma(b + tasks)) * (residual_norm + residual_error) * data_norm
-    update_error = gamma(6) * (radius_bar + step_size * gradient_bound
-                               + 2.0 * noise_scale * float(noise_bound) * math.sqrt(p))
+    grid = _non_negative("grid", grid)
+    if grid > 0:  # the noise is added exactly on the grid; the two roundings to it cost √p Λ / 2 each
+        update_error = gamma(6) * (radius_bar + step_size * gradient_bound) + math.sqrt(p) * grid
+    else:
+        update_error = gamma(6) * (radius_bar + step_size * gradient_bound
+                                   + 2.0 * noise_scale * float(noise_bound) * math.sqrt(p))
     projection_error = gamma(p + tasks + 4) * radius_bar
     return float(gradient_error + update_error + projection_error)
 
 
 def mlp_step_rounding_error(
     n_params: int, parameter_bound: float, step_size: float, gradient_bound: float, noise_std: float, *,
-    noise_bound: float = 14.0,
+    noise_bound: float = 14.0, grid: float = 0.0,
 ) -> float:
     """Bound on the rounding of one MLP update outside its (clipped) gradient.
 
@@ -308,6 +347,10 @@ def mlp_step_rounding_error(
         σ.
     noise_bound : float, default=14.0
         Ξ.
+    grid : float, default=0.0
+        Λ > 0: the noise is added exactly on the grid; the noise term is then
+        replaced by the two roundings to Λ, ``√p Λ`` (see
+        :func:`logistic_step_rounding_error`).
 
     Returns
     -------
@@ -325,6 +368,9 @@ def mlp_step_rounding_error(
     step = _positive("step_size", step_size)
     clip = _non_negative("gradient_bound", gradient_bound)
     noise = _non_negative("noise_std", noise_std)
+    grid = _non_negative("grid", grid)
+    if grid > 0:
+        return float(gamma(6) * (bound + step * clip) + math.sqrt(p) * grid)
     return float(gamma(6) * (bound + step * clip + 2.0 * noise * float(noise_bound) * math.sqrt(p)))
 
 
@@ -366,3 +412,150 @@ def minimum_step_noise(parameter_bound: float, ulps: int = NOISE_FLOOR_ULPS) -> 
     """
     parameter_bound = _positive("parameter_bound", parameter_bound)
     return float(ulps) * float(np.spacing(parameter_bound))
+
+
+def _ceil_log2(value):
+    """⌈log₂ value⌉ for a float > 0, exactly (from its binary exponent)."""
+    mantissa, exponent = math.frexp(value)
+    return exponent - 1 if mantissa == 0.5 else exponent
+
+
+def _floor_log2(value):
+    """⌊log₂ value⌋ for a float > 0, exactly."""
+    return math.frexp(value)[1] - 1
+
+
+def noise_grid(value_bound: float, noise_scale: float) -> float:
+    r"""The grid Λ of the noisy kernels: a power of two chosen from public bounds.
+
+    ``Λ = max(2^(⌈log₂ B⌉ − 52), 2^(⌊log₂ s⌋ − 24))`` (:data:`GRID_NOISE_BITS`
+    = 24), with B a bound on every pre-noise coordinate plus ``21 s``. Then
+    ``2⁵² Λ ≥ B`` and ``Λ ≤ B``, so ``|RN_Λ(ṽ)| + |Λ K| ≤ 2⁵³ Λ`` for
+    ``|ṽ| + 21 s ≤ B`` and ``|ξ| ≤ 20``: the grid sum of the module docstring
+    (item 1) is exact. The second term keeps ``σ' = s / Λ`` below 2²⁵, where
+    the sampler's failure probability is about 2⁻⁶⁸ per draw, while the grid
+    costs at most ``√p s 2⁻²⁴`` of rounding.
+
+    Parameters
+    ----------
+    value_bound : float
+        B > 0: ``max |ṽ_i| + 21 s`` or more.
+    noise_scale : float
+        s > 0, the per-step noise standard deviation.
+
+    Returns
+    -------
+    float
+        Λ.
+
+    Examples
+    --------
+    >>> noise_grid(200.0, 1e-3) == 2.0**-34    # 2^-10 * 2^-24 beats 2^(8 - 52)
+    True
+    >>> noise_grid(2.0**40, 1.0) == 2.0**-12   # the range decides
+    True
+    """
+    value_bound = _positive("value_bound", value_bound)
+    noise_scale = _positive("noise_scale", noise_scale)
+    if not math.isfinite(value_bound):
+        raise ValueError("value_bound must be finite")
+    return max(2.0 ** (_ceil_log2(value_bound) - 52), 2.0 ** (_floor_log2(noise_scale) - GRID_NOISE_BITS))
+
+
+def kernel_noise_scale(step_size: float, noise_std: float) -> float:
+    """The kernel's per-step noise scale s_f ≥ ``sqrt(2η) σ`` (exactly), as item 2 of the module docstring needs.
+
+    ``fl(fl(sqrt(2η)) σ)`` is within ``(1 + u)²`` of ``sqrt(2η) σ`` (2η is
+    exact); multiplying by ``1 + 2⁻⁵⁰`` (one more rounding) puts the result
+    above it: ``(1 − u)³ (1 + 8u) > 1``.
+
+    Examples
+    --------
+    >>> import math
+    >>> kernel_noise_scale(0.5, 0.1) > 0.1
+    True
+    >>> kernel_noise_scale(0.5, 0.1) / 0.1 - 1 < 2.0**-49
+    True
+    """
+    step_size = _positive("step_size", step_size)
+    noise_std = _non_negative("noise_std", noise_std)
+    return math.sqrt(2.0 * step_size) * noise_std * (1.0 + 2.0**-50)
+
+
+def grid_noise_failure_probability(
+    scale: float, *, max_attempts: int = 12, max_tail_rounds: int = 24, rejection: float = 0.0056,
+    tail_rejection: float = 0.08, widest_layer: float = 4.0,
+) -> float:
+    r"""τ: the probability that one grid-noise draw is a *failure* (its K may differ from ``RN(σ' ξ)``).
+
+    The sampler of ``skunlearn._backends._grid_noise`` decides every test of
+    the ideal ziggurat (Marsaglia & Tsang 2000, 256 layers, exact uniforms)
+    from enclosing intervals and fails only when an enclosure cannot decide.
+    A union bound over its attempts (attempt a is reached with probability
+    at most ``q^a``, q = ``rejection`` the ziggurat's rejection rate) of:
+
+    * the fast-accept threshold undecided after 106 bits of U: ``2⁻¹⁰⁶``;
+    * a wedge test undecided: the left side is uniform over an interval of
+      length ≥ 1.3·10⁻³ and both sides are enclosed within 2⁻⁹⁰, so ``2⁻⁸⁰``;
+    * the tail (layer 0, probability 1/256 per attempt), per round: U₁ or U₂
+      zero after 106 bits (``2⁻¹⁰⁵``), the acceptance test undecided
+      (``2⁻⁸⁶``); at most ``max_tail_rounds`` rounds
+      (``tail_rejection^max_tail_rounds`` to exceed them); its final rounding
+      ``≤ σ' (20 · 2⁻¹⁰⁶ + 2⁻⁸⁵)``;
+
+    plus the final rounding of an accepted layer value, which fails only when a
+    half-integer lies within 2w of ``σ' ξ``, ``w ≤ σ' (2⁻¹⁰⁶ x_max + 2⁻¹⁰⁰ · 20)``
+    for ``|ξ| ≤ 20``: at most ``4 w (1 + 1/(σ'√(2π)))`` (a unimodal density
+    summed over unit cells), plus ``P(|ξ| > 20)``; and more than
+    ``max_attempts`` attempts, ``q^max_attempts``.
+
+    Parameters
+    ----------
+    scale : float
+        σ' = s / Λ > 0.
+    max_attempts, max_tail_rounds : int
+        The sampler's limits (``MAX_ATTEMPTS``, ``MAX_TAIL_ROUNDS``).
+    rejection, tail_rejection : float
+        Upper bounds on the ziggurat's rejection rate per attempt (0.0054 for
+        256 layers) and the tail method's per round (0.073 at r = 3.6542).
+    widest_layer : float
+        Bound on the layers' widths x_L (x₀ = v / f(r) ≈ 3.91).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> tau = grid_noise_failure_probability(2.0**25)
+    >>> 2.0**-72 < tau < 2.0**-64
+    True
+    """
+    scale = _positive("scale", scale)
+    from scipy import special
+
+    reached = sum(float(rejection) ** a for a in range(int(max_attempts)))  # expected attempts, bounded
+    tail_round = 2.0**-105 + 2.0**-86
+    tail = (int(max_tail_rounds) * tail_round + float(tail_rejection) ** int(max_tail_rounds)
+            + scale * (20.0 * 2.0**-106 + 2.0**-85)) / 256.0
+    per_attempt = 2.0**-106 + 2.0**-80 + tail
+    width = scale * (2.0**-106 * float(widest_layer) + 2.0**-100 * 20.0)
+    rounding = 4.0 * width * (1.0 + 1.0 / (scale * math.sqrt(2.0 * math.pi))) + float(special.erfc(20.0 / math.sqrt(2.0)))
+    return float(reached * per_attempt + rounding + float(rejection) ** int(max_attempts))
+
+
+def grid_failure_delta(epsilon: float, draws: float, scale: float) -> float:
+    """``(1 + e^ε) τ D``: what D grid-noise draws per run add to δ (item 3 of the module docstring).
+
+    Examples
+    --------
+    >>> grid_failure_delta(1.0, 1e9, 2.0**25) < 1e-10
+    True
+    >>> grid_failure_delta(1.0, 0, 2.0**25)
+    0.0
+    """
+    draws = _non_negative("draws", draws)
+    if draws == 0:
+        return 0.0
+    epsilon = _non_negative("epsilon", epsilon)
+    return float((1.0 + math.exp(min(epsilon, 700.0))) * draws * grid_noise_failure_probability(scale))

@@ -1,5 +1,7 @@
 """Rounding charged as a shift at every step: closed forms against explicit events, brute force and recursion."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -127,3 +129,66 @@ def test_cyclic_removal_distance_is_the_uncapped_coupled_distance(seed):
     expected = coupled_distance(steps, amounts, n_steps, c) if n_steps else 0.0
     assert cyclic_removal_distance(batches, shifts, n_batches, n_steps, c) == pytest.approx(expected, rel=1e-12,
                                                                                            abs=1e-15)
+
+
+# ---------------------------------------------------------------------------- the noise grid (issue 19)
+
+from fractions import Fraction  # noqa: E402
+
+from skunlearn.accounting import (  # noqa: E402
+    GRID_NOISE_BITS,
+    grid_failure_delta,
+    grid_noise_failure_probability,
+    kernel_noise_scale,
+    noise_grid,
+)
+
+
+def test_noise_grid_makes_the_grid_sum_exact():
+    # For |v| + 21 s <= B and |K Λ| <= 20 s + Λ/2, RN_Λ(v) + Λ K is computed without rounding: checked in exact
+    # rational arithmetic on random cases at the edges of the bound.
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        bound = float(10.0 ** rng.uniform(-3, 6))
+        scale = float(bound * 10.0 ** rng.uniform(-14, -1.4))
+        grid = noise_grid(bound, scale)
+        mantissa, _ = math.frexp(grid)
+        assert mantissa == 0.5  # a power of two
+        assert 2.0**52 * grid >= bound and grid <= bound
+        assert scale / grid < 2.0 ** (GRID_NOISE_BITS + 1)
+        v = float((bound - 21 * scale) * rng.uniform(-1, 1))
+        k = float(np.round(rng.uniform(-20, 20) * scale / grid))
+        on_grid = np.rint(v / grid) * grid
+        exact = Fraction(round(Fraction(v) / Fraction(grid))) * Fraction(grid) + Fraction(k) * Fraction(grid)
+        assert Fraction(on_grid) == Fraction(round(Fraction(v) / Fraction(grid))) * Fraction(grid)
+        assert Fraction(on_grid + k * grid) == exact
+
+
+def test_kernel_noise_scale_is_never_below_the_theory():
+    rng = np.random.default_rng(1)
+    for _ in range(2000):
+        step, sigma = float(10.0 ** rng.uniform(-6, 2)), float(10.0 ** rng.uniform(-8, 3))
+        # s_f^2 >= 2 eta sigma^2, exactly (rationals).
+        assert Fraction(kernel_noise_scale(step, sigma)) ** 2 >= 2 * Fraction(step) * Fraction(sigma) ** 2
+
+
+def test_failure_probability_limits_and_the_samplers_constants():
+    from skunlearn._backends import _grid_noise
+
+    # Defaults are the sampler's own limits.
+    assert (_grid_noise.MAX_ATTEMPTS, _grid_noise.MAX_TAIL_ROUNDS) == (12, 24)
+    # Large sigma': the two roundings dominate; the slope is 4 (2^-106 x_max + 20 2^-100) plus the tail's
+    # rounding, (20 2^-106 + 2^-85) / 256 per expected attempt (derived by hand from the docstring's terms).
+    attempts = sum(0.0056**a for a in range(12))
+    slope = 4 * (2.0**-106 * 4.0 + 20 * 2.0**-100) + attempts * (20 * 2.0**-106 + 2.0**-85) / 256
+    for scale in (2.0**40, 2.0**50):
+        assert grid_noise_failure_probability(scale) / scale == pytest.approx(slope, rel=1e-6)
+    # Small sigma': a floor from the attempts' own terms (the wedge's 2^-80 dominates).
+    assert grid_noise_failure_probability(1.0) == pytest.approx(attempts * 2.0**-80, rel=0.01)
+    assert grid_noise_failure_probability(2.0**25) < 2.0**-66
+
+
+def test_failure_delta_counts_both_runs():
+    tau = grid_noise_failure_probability(2.0**25)
+    assert grid_failure_delta(0.0, 1e9, 2.0**25) == pytest.approx(2 * 1e9 * tau)
+    assert grid_failure_delta(2.0, 1e9, 2.0**25) == pytest.approx((1 + math.exp(2)) * 1e9 * tau)
