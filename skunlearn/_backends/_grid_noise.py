@@ -42,11 +42,14 @@ is within total variation τ · (draws) of the ideal one, and an (ε, δ)
 statement about the ideal chain holds for the machine with
 ``δ + (1 + e^ε) τ · draws`` (both runs are charged).
 
-*Status*: the kernels do not use this generator yet; wiring it in (the grid
-rounding of the pre-noise value, ``Λ`` chosen from public bounds, τ in the
-ledger) is the next step of issue 19.
+The kernels of :mod:`skunlearn._backends.numba_cpu` and
+:mod:`skunlearn._backends._numba_sparse` draw all their noise here; the grid Λ
+comes from public bounds (:func:`skunlearn.accounting.noise_grid`) and τ is
+charged to δ by the ledgers
+(:func:`skunlearn.accounting.grid_noise_failure_probability`, whose
+docstring carries the terms below).
 
-Fast path (about 99.98 % of draws at ``σ' ≈ 2³²``): one 64-bit keystream word
+Fast path (about 98.8 % of draws: the ziggurat's fast-accept rate, less the rare undecided roundings): one 64-bit keystream word
 gives the layer (8 bits), the sign (1 bit) and 53 bits ``J`` of U; ``J``
 below the layer's integer threshold accepts (exactly: ``⌊k_L 2⁵³⌋``); then
 ``σ' ξ ∈ [J, J + 1] · A_L 2⁻⁵³`` with ``A_L = σ' x_L``, and when that interval,
@@ -77,10 +80,8 @@ union bound over the attempts, at most :data:`MAX_ATTEMPTS`):
 * more than :data:`MAX_ATTEMPTS` attempts (``0.0056^12``) or
   :data:`MAX_EXTRA_WORDS` words.
 
-At ``σ' ≈ 2³³`` the sum is dominated by the rounding term, ≈ 2⁻⁶⁰ per draw:
-about 10⁻⁸ over 10¹⁰ draws. These terms are to become a pure function of
-:mod:`skunlearn.accounting` with its own tests before any certificate relies
-on them.
+At the kernels' ``σ' < 2²⁵`` the sum is about 2⁻⁶⁷ per draw: 7·10⁻¹¹ over
+10¹⁰ draws.
 
 Error bounds used (u = 2⁻⁵³; Joldes, Muller & Popescu, ACM TOMS 44(2), 2017):
 the double-double sum of :func:`dd_add` (their Algorithm 6) errs by at most
@@ -89,9 +90,9 @@ the double-double sum of :func:`dd_add` (their Algorithm 6) errs by at most
 ``8u² = 2⁻¹⁰³`` per operation. :func:`dd_exp` (range reduction by ln 2 in
 double-double, Taylor of degree 14 on ``r/8``, three squarings) is within
 :data:`EXP_RELATIVE_ERROR` = 2⁻⁹² of ``e^t`` on [−8, 80]; :func:`dd_log`
-corrects the binary64 ``log`` by one Newton step, *checks* at run time that
-the correction is below 2⁻⁴⁰ (no trust in libm: a larger one is a failure),
-and is within :data:`LOG_ABSOLUTE_ERROR` = 2⁻⁹⁰ absolute. The tests check both
+uses no libm either (Newton steps on :func:`dd_exp` from an exponent-based
+start, see its docstring) and is within :data:`LOG_ABSOLUTE_ERROR` = 2⁻⁹⁰
+absolute. The tests check both
 against mpmath on dense samples and at the range ends.
 """
 
@@ -565,7 +566,7 @@ def fill_grid_noise(out, lo, hi, key, first, scale, grid, scale_hi, scale_lo):
     Normal ``index`` starts from word ``index % 8`` of block ``index // 8`` of
     stream 0. Two passes: the keystream a ``LANES``-block chunk at a time and
     the fast path of :func:`_decide` on each of its words (branch-free, about
-    99.98 % of draws at σ' ≈ 2³²), then the undecided draws again through the
+    98.8 % of draws), then the undecided draws again through the
     full sampler.
     """
     if hi <= lo:

@@ -9,6 +9,7 @@ certificate owes to the machine's arithmetic.
 from .calibrate import CalibrationError, calibrate_noise, calibrate_steps
 from .floating_point import (
     ARITHMETIC_MODEL,
+    EXP_ERROR_ULPS,
     GRID_NOISE_BITS,
     NOISE_FLOOR_ULPS,
     clip_slack,
@@ -57,6 +58,7 @@ __all__ = [
     "CalibrationError",
     "DEFAULT_ORDERS",
     "DPConversion",
+    "EXP_ERROR_ULPS",
     "OrderAtGridEdgeWarning",
     "calibrate_noise",
     "calibrate_steps",

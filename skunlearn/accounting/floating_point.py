@@ -32,9 +32,13 @@ B. *Residuals.* The softmax is ½-Lipschitz (its Jacobian ``diag p − p pᵀ`` 
    norm ≤ ½; the sigmoid's derivative is ≤ ¼): the logit error moves the
    residual by ``L_r γ_d R̄ D``. Evaluating it at z̃ adds relative errors:
    ``z_k − max z`` (≤ ``2 Z u`` in the exponent, ``Z = (1 + γ_d) R̄ D``), ``exp``
-   (assumed within 2u, true of glibc and of LLVM's libm calls), the sum of k
-   terms (``γ_{k−1}``), the division and the subtraction of 1: in all
-   ``ε_r = L_r γ_d R̄ D + γ_{⌈4Z⌉ + k + 8} + u`` (binary: ``γ_7``).
+   (the kernels' own ``exp_nonpositive`` of ``skunlearn._backends.numba_cpu``,
+   +, × and ``ldexp`` only, within :data:`EXP_ERROR_ULPS` = 8 u relative, its
+   bound derived in its docstring and checked against mpmath, plus 2⁻¹⁰⁷⁵
+   absolute for a subnormal result), the sum of k terms (``γ_{k−1}``), the
+   division and the subtraction of 1: in all
+   ``ε_r = L_r γ_d R̄ D + γ_{⌈4Z⌉ + k + 14} + u + k 2⁻¹⁰⁷⁰`` (binary:
+   ``γ_13 + 2⁻¹⁰⁷⁰``).
 
    *Row weights* (``sample_weight``, ``class_weight``; term B'). The kernel computes
    ``w r`` as ``w`` times the chain of B with one more rounding per entry
@@ -165,6 +169,7 @@ from ._checks import positive as _positive
 
 __all__ = [
     "ARITHMETIC_MODEL",
+    "EXP_ERROR_ULPS",
     "GRID_NOISE_BITS",
     "NOISE_FLOOR_ULPS",
     "UNIT_ROUNDOFF",
@@ -185,13 +190,16 @@ UNIT_ROUNDOFF = 2.0**-53
 #: The per-step noise is at least this many units in the last place of the largest parameter.
 NOISE_FLOOR_ULPS = 2**20
 
+#: Relative error bound, in units of u, of the kernels' exp (``skunlearn._backends.numba_cpu.exp_nonpositive``).
+EXP_ERROR_ULPS = 8
+
 #: log₂ of the smallest noise-to-grid ratio ``σ' = s / Λ`` the kernels aim for (:func:`noise_grid`).
 GRID_NOISE_BITS = 24
 
 #: What every certificate states about the arithmetic it covers.
 ARITHMETIC_MODEL = (
-    "binary64 parameters, round to nearest; every kernel step's rounding (products, sums, exp, update, "
-    "projection, the noise grid) bounded a priori and charged as a shift of 2e per step to both runs; each noisy "
+    "binary64 parameters, round to nearest; every kernel step's rounding (products, sums, the kernels' own exp "
+    "within 8 ulps, update, projection, the noise grid) bounded a priori and charged as a shift of 2e per step to both runs; each noisy "
     "coordinate is RN_grid(v) + grid * RN(s xi / grid) with xi an exact N(0, 1) draw of a ziggurat decided in "
     "interval arithmetic on ChaCha20 bits, its failure probability charged to delta "
     "(skunlearn.accounting.floating_point)"
@@ -298,10 +306,11 @@ def logistic_step_rounding_error(
     if softmax:
         residual_lipschitz, residual_norm = 0.5, math.sqrt(2.0)
         logit_bound = (1.0 + gamma(d)) * radius_bar * data_norm
-        evaluation = gamma(math.ceil(4.0 * logit_bound) + k + 8) + u
+        # exp within EXP_ERROR_ULPS = 8 u (6 more roundings than a correctly rounded exp's 2).
+        evaluation = gamma(math.ceil(4.0 * logit_bound) + k + 8 + EXP_ERROR_ULPS - 2) + u + k * 2.0**-1070
     else:
         residual_lipschitz, residual_norm = 0.25, 1.0
-        evaluation = gamma(7)
+        evaluation = gamma(7 + EXP_ERROR_ULPS - 2) + 2.0**-1070
     residual_error = residual_lipschitz * logit_error + evaluation
     if weight_bound is not None:
         # B': the weighted residual w r, computed from r with at most two more roundings.
