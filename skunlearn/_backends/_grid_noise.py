@@ -106,6 +106,7 @@ from numba import njit
 
 from . import _noise_tables as _tables
 from ._chacha20 import chacha20_block
+from ._elementary import exp_nonpositive
 
 __all__ = [
     "EXP_RELATIVE_ERROR",
@@ -253,10 +254,17 @@ def dd_log(uh, ul):
     and take Newton steps ``y ← y + z − z²/2`` with ``z = u e^{−y} − 1``
     (:func:`dd_exp`) until ``|z| < 2⁻⁴⁰`` (at most four from that start);
     then ``log u = y + log1p(z)``, ``log1p(z) = z − z²/2 + z³/3`` with a
-    remainder below ``z⁴/3 < 2⁻¹⁶¹``.
+    remainder below ``z⁴/3 < 2⁻¹⁶¹``. Five binary64 steps first bring y within
+    about 10⁻¹⁵ (so one or two double-double steps remain); whatever they do,
+    the result is accepted only through the double-double test.
     """
     mantissa, exponent = math.frexp(uh)
     y = exponent * LN2_HI - 0.35
+    # A warm start in binary64 (exp_nonpositive, no libm): the same iteration, cheap; it only moves the
+    # start, the double-double steps below still decide when the result is accurate.
+    for _ in range(5):
+        z = uh / exp_nonpositive(y) - 1.0
+        y = min(y + z - 0.5 * z * z, 0.0)
     for _ in range(12):
         eh, el = dd_exp(-y, 0.0)
         zh, zl = dd_mul(uh, ul, eh, el)
@@ -286,7 +294,18 @@ def _cell(lo_h, lo_l, hi_h, hi_l):
 
 @njit(cache=True)
 def _round_scaled(u_h, u_l, width, scale_h, scale_l):
-    """RN(σ' x) for x = U · width_L with U ∈ [u, u + width): decided in double-double, or not."""
+    """RN(σ' x) for x = U · width_L with U ∈ [u, u + width): decided in double-double, or not.
+
+    First in binary64 with a wide margin (u_h is within 2⁻⁵³ relative of u,
+    scale_h of σ' x_L, each product rounds once: 2⁻⁴⁹ of the value covers
+    them), which decides all but about 2⁻²⁰ of the draws at σ' < 2²⁵.
+    """
+    low = u_h * scale_h
+    high = (u_h + width) * scale_h
+    margin = 2.0**-49 * (abs(high) + abs(low)) + 2.0**-1000
+    k = np.floor(low - margin + 0.5)
+    if k == np.floor(high + margin + 0.5):
+        return k, True
     lo_h, lo_l = dd_mul(u_h, u_l, scale_h, scale_l)
     hi_h, hi_l = dd_add(u_h, u_l, width, 0.0)
     hi_h, hi_l = dd_mul(hi_h, hi_l, scale_h, scale_l)
@@ -297,9 +316,14 @@ def _round_scaled(u_h, u_l, width, scale_h, scale_l):
 
 @njit(cache=True)
 def _extra(key, index, j, block):
-    """Word j of normal ``index``'s refinement stream: word j % 8 of block ``index`` of stream 1 + j // 8."""
-    if j % 8 == 0:
-        chacha20_block(key, index, np.uint64(1 + j // 8), block)
+    """Word j of normal ``index``'s refinement stream: word j % 8 of block ``index`` of stream 1 + j // 8.
+
+    ``block`` (9 words) caches one block: words 0–7, and in word 8 the stream it holds.
+    """
+    stream = np.uint64(1 + j // 8)
+    if block[8] != stream:
+        chacha20_block(key, index, stream, block)
+        block[8] = stream
     return block[j % 8]
 
 
@@ -341,7 +365,9 @@ def _slow_normal(key, index, word, scale, scale_hi, scale_lo, block):
         v2 = _slice(_extra(key, index, j + 1, block))
         j += 2
         v_h, v_l = fast_two_sum(v1 * _TWO_M53, v2 * _TWO_M106)
-        decided, accept = _wedge(layer, u_h, u_l, v_h, v_l)
+        decided, accept = _wedge_binary64(layer, u_h, v_h)
+        if not decided:
+            decided, accept = _wedge(layer, u_h, u_l, v_h, v_l)
         if not decided:
             return 0.0, False
         if accept:
@@ -350,6 +376,38 @@ def _slow_normal(key, index, word, scale, scale_hi, scale_lo, block):
         word = _extra(key, index, j, block)
         j += 1
     return 0.0, False
+
+
+#: Relative margin of :func:`_wedge_binary64`: each of its quantities is within 16 u of the exact one.
+WEDGE_MARGIN = 2.0**-45
+
+
+@njit(cache=True)
+def _wedge_binary64(layer, u, v):
+    """(decided, accept) for the wedge test in binary64, from U ∈ [u, u + 2⁻⁵²], V ∈ [v, v + 2⁻⁵²].
+
+    The same test as :func:`_wedge` with wider enclosures: x = U x_L squared,
+    ``exp(−x²/2)`` by :func:`~skunlearn._backends._elementary.exp_nonpositive`
+    (within 8u), ``f_L + V (f_{L−1} − f_L)``: a few binary64 operations on
+    table values within u of the exact ones, so every quantity is within 16 u
+    relative; :data:`WEDGE_MARGIN` (256 u) encloses them with room. Decides
+    all but about 10⁻¹² of the wedge visits; the rest go to the double-double
+    test. A decision here is the ideal sampler's: both intervals contain the
+    exact values for every U and V the bits read so far allow.
+    """
+    width = WIDTH_HI[layer]
+    x_lo = u * width * (1.0 - WEDGE_MARGIN)
+    x_hi = (u + 2.0**-52) * width * (1.0 + WEDGE_MARGIN)
+    lower = exp_nonpositive(-0.5 * x_hi * x_hi * (1.0 + WEDGE_MARGIN)) * (1.0 - WEDGE_MARGIN)
+    upper = exp_nonpositive(-0.5 * x_lo * x_lo * (1.0 - WEDGE_MARGIN)) * (1.0 + WEDGE_MARGIN)
+    gap = DENSITY_HI[layer - 1] - DENSITY_HI[layer]
+    left_lo = (DENSITY_HI[layer] + v * gap) * (1.0 - WEDGE_MARGIN)
+    left_hi = (DENSITY_HI[layer] + (v + 2.0**-52) * gap) * (1.0 + WEDGE_MARGIN)
+    if left_hi < lower:
+        return True, True
+    if left_lo > upper:
+        return True, False
+    return False, False
 
 
 @njit(cache=True)
@@ -463,9 +521,10 @@ def grid_normal(key, index, scale, scale_hi, scale_lo, block):
     """``(K, ok)``: K = RN(σ' ξ) as a float for normal ``index`` of ``key``; ok False on a failure.
 
     ``scale`` is σ'; ``scale_hi/lo[L]`` the double-double ``σ' x_L`` (see :func:`scaled_widths`);
-    ``block`` a uint64 scratch array of 8 words.
+    ``block`` a uint64 scratch array of 9 words.
     """
     chacha20_block(key, index >> np.uint64(3), np.uint64(0), block)
+    block[8] = np.uint64(0)  # the cache holds stream 0, no refinement block
     word = block[np.intp(index & np.uint64(7))]
     return _decide(key, index, word, scale, scale_hi, scale_lo, block)
 
@@ -523,14 +582,18 @@ def _lane_quarter(x, a, b, c, d):
 
 
 @njit(cache=True)
-def _keystream(key, first_block, state, initial, out):
-    """Blocks ``first_block … first_block + LANES − 1`` of stream 0: ``out[8 l + j]`` is word j of block l.
+def _keystream(key, counters, nonce, out):
+    """Blocks ``counters[l]`` of stream ``nonce``, l < LANES: ``out[8 l + j]`` is word j of lane l's block.
 
     The same words as :func:`chacha20_block` (the tests compare them), computed
-    a lane per block so that the compiler vectorises the rounds.
+    a lane per block so that the compiler vectorises the rounds. The state is
+    allocated here, not passed in: two array arguments may alias, and that
+    alone made the rounds 2.5 times slower (the compiler no longer vectorised
+    them).
     """
+    initial = np.empty((16, LANES), dtype=np.uint32)
     for lane in range(LANES):
-        counter = first_block + np.uint64(lane)
+        counter = counters[lane]
         initial[0, lane] = np.uint32(0x61707865)
         initial[1, lane] = np.uint32(0x3320646E)
         initial[2, lane] = np.uint32(0x79622D32)
@@ -539,9 +602,9 @@ def _keystream(key, first_block, state, initial, out):
             initial[4 + i, lane] = np.uint32(key[i])
         initial[12, lane] = np.uint32(counter & np.uint64(0xFFFFFFFF))
         initial[13, lane] = np.uint32(counter >> np.uint64(32))
-        initial[14, lane] = np.uint32(0)
-        initial[15, lane] = np.uint32(0)
-    state[:, :] = initial
+        initial[14, lane] = np.uint32(nonce & np.uint64(0xFFFFFFFF))
+        initial[15, lane] = np.uint32(nonce >> np.uint64(32))
+    state = initial.copy()
     for _ in range(10):
         _lane_quarter(state, 0, 4, 8, 12)
         _lane_quarter(state, 1, 5, 9, 13)
@@ -565,22 +628,28 @@ def fill_grid_noise(out, lo, hi, key, first, scale, grid, scale_hi, scale_lo):
     ``scale`` = σ' = s / Λ, ``grid`` = Λ; each value is an exact multiple of Λ.
     Normal ``index`` starts from word ``index % 8`` of block ``index // 8`` of
     stream 0. Two passes: the keystream a ``LANES``-block chunk at a time and
-    the fast path of :func:`_decide` on each of its words (branch-free, about
-    98.8 % of draws), then the undecided draws again through the
-    full sampler.
+    the fast path of :func:`_decide` on each of its words (about 98.8 % of
+    draws), then the undecided draws through the full sampler, their first
+    refinement blocks computed ``LANES`` at a time.
     """
     if hi <= lo:
         return 0
-    state = np.empty((16, LANES), dtype=np.uint32)
-    initial = np.empty((16, LANES), dtype=np.uint32)
     words = np.empty(8 * LANES, dtype=np.uint64)
-    start = np.int64(first) + lo
-    stop = np.int64(first) + hi
+    counters = np.empty(LANES, dtype=np.uint64)
     offset = np.int64(first)
+    start = offset + lo
+    stop = offset + hi
+    capacity = (hi - lo) // 16 + LANES
+    pending_index = np.empty(capacity, dtype=np.int64)
+    pending_word = np.empty(capacity, dtype=np.uint64)
     n_slow = 0
+    failures = 0
+    block = np.empty(9, dtype=np.uint64)
     base = (start // 8) * 8
     while base < stop:
-        _keystream(key, np.uint64(base // 8), state, initial, words)
+        for lane in range(LANES):
+            counters[lane] = np.uint64(base // 8 + lane)
+        _keystream(key, counters, np.uint64(0), words)
         for index in range(max(base, start), min(base + 8 * LANES, stop)):
             word = words[index - base]
             layer = np.intp(word & np.uint64(255))
@@ -592,15 +661,30 @@ def fill_grid_noise(out, lo, hi, key, first, scale, grid, scale_hi, scale_lo):
             k = np.floor(low - margin + 0.5)
             fast = (magnitude < THRESHOLD_1[layer]) and (k == np.floor(high + margin + 0.5))
             sign = 1.0 - 2.0 * np.float64(np.int64((word >> np.uint64(8)) & np.uint64(1)))
-            out[index - offset] = sign * k * grid if fast else np.nan  # NaN marks a draw for the full sampler
-            n_slow += not fast
+            out[index - offset] = sign * k * grid
+            if not fast:
+                if n_slow < capacity:
+                    pending_index[n_slow] = index
+                    pending_word[n_slow] = word
+                    n_slow += 1
+                else:  # more undecided draws than expected: the full sampler at once
+                    block[8] = np.uint64(0)
+                    k, ok = _slow_normal(key, np.uint64(index), word, scale, scale_hi, scale_lo, block)
+                    failures += not ok
+                    out[index - offset] = k * grid
         base += 8 * LANES
-    failures = 0
-    if n_slow:
-        block = np.empty(8, dtype=np.uint64)
-        for i in range(lo, hi):
-            if np.isnan(out[i]):
-                k, ok = grid_normal(key, np.uint64(offset + i), scale, scale_hi, scale_lo, block)
-                failures += not ok
-                out[i] = k * grid
+    for first_pending in range(0, n_slow, LANES):
+        count = min(LANES, n_slow - first_pending)
+        for lane in range(LANES):
+            counters[lane] = np.uint64(pending_index[first_pending + min(lane, count - 1)])
+        _keystream(key, counters, np.uint64(1), words)  # each draw's first refinement block
+        for lane in range(count):
+            index = pending_index[first_pending + lane]
+            for j in range(8):
+                block[j] = words[8 * lane + j]
+            block[8] = np.uint64(1)
+            k, ok = _slow_normal(key, np.uint64(index), pending_word[first_pending + lane], scale, scale_hi,
+                                 scale_lo, block)
+            failures += not ok
+            out[index - offset] = k * grid
     return failures
