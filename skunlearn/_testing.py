@@ -12,13 +12,13 @@ from ._backends import BINARY_LOGISTIC, KernelConfig
 __all__ = ["reference_grid_noise", "reference_logistic_epochs", "reference_mlp_epochs", "reference_mlp_loss_gradient"]
 
 
-def reference_grid_noise(noise_key, counter, size, noise_scale, grid):
+def reference_grid_noise(noise_key, counter, size, noise_scale, grid, core="chacha20"):
     """Normals ``counter … counter + size − 1`` of ``noise_key``, as ``Λ RN(s ξ / Λ)`` (the kernels' noise)."""
-    from ._backends._chacha20 import key_words
+    from ._backends._grid_noise import kernel_key
     from ._backends.numba_cpu import fill_normals
 
     out = np.empty(size)
-    fill_normals(out, key_words(noise_key), counter, noise_scale / grid, grid)
+    fill_normals(out, kernel_key(noise_key, core), counter, noise_scale / grid, grid)
     return out
 
 
@@ -63,7 +63,8 @@ def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: Kernel
             gradient = residual.T.astype(dtype) @ batch
             update = shrink * params.astype(np.float64) - config.step_size / (stop - start) * gradient
             if config.noise_scale > 0:
-                noise = reference_grid_noise(noise_key, noise_counter, params.size, config.noise_scale, config.grid)
+                noise = reference_grid_noise(noise_key, noise_counter, params.size, config.noise_scale, config.grid,
+                                             config.noise_core)
                 update = _add_on_grid(update, noise.reshape(params.shape), config.grid)
                 noise_counter += params.size
             params = update.astype(dtype)
@@ -158,7 +159,8 @@ def reference_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config
                 if norm > config.radius:
                     params = params * (config.radius / norm)
             if config.noise_std > 0:
-                noise = reference_grid_noise(noise_key, noise_counter, params.size, config.noise_std, config.grid)
+                noise = reference_grid_noise(noise_key, noise_counter, params.size, config.noise_std, config.grid,
+                                             config.noise_core)
                 params = _add_on_grid(params, noise, config.grid)
                 noise_counter += params.size
     return params, noise_counter

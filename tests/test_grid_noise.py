@@ -12,7 +12,7 @@ from skunlearn._backends import _grid_noise as g
 from skunlearn._backends._chacha20 import chacha20_block, key_words
 
 mp = pytest.importorskip("mpmath")
-KEY = key_words(0x0123456789ABCDEF_FEDCBA9876543210_0F1E2D3C4B5A6978_8796A5B4C3D2E1F0)
+KEY = g.kernel_key(0x0123456789ABCDEF_FEDCBA9876543210_0F1E2D3C4B5A6978_8796A5B4C3D2E1F0)
 
 
 def _block(key, counter, nonce):
@@ -129,3 +129,30 @@ def test_draws_are_a_function_of_their_index():
     assert np.array_equal(whole, parts)
     other, _ = _draw(2.0**33, 5000, first=78)
     assert np.array_equal(whole[1:], other[:-1])
+
+
+def test_keystream_lanes_are_the_chacha20_blocks():
+    words = np.empty(8 * g.LANES, dtype=np.uint64)
+    counters = np.array([0, 1, 7, 2**32 + 5, 12345] + list(range(100, 100 + g.LANES - 5)), dtype=np.uint64)
+    for nonce in (0, 1, 2**40 + 3):
+        g._keystream(KEY, counters, np.uint64(nonce), words)
+        for lane, counter in enumerate(counters):
+            assert words[8 * lane:8 * lane + 8].tobytes() == _block(KEY, int(counter), nonce)
+
+
+def test_splitmix64_core_only_by_name_and_same_law():
+    with pytest.raises(ValueError, match="noise core"):
+        g.kernel_key(5, "xorshift")
+    key = g.kernel_key(5, "splitmix64")
+    out = np.empty(300_000)
+    hi, lo = g.scaled_widths(3.7)
+    assert g.fill_grid_noise(out, 0, out.size, key, np.uint64(0), 3.7, 1.0, hi, lo) == 0
+    ks = np.arange(-40, 41)
+    p = stats.norm.cdf((ks + 0.5) / 3.7) - stats.norm.cdf((ks - 0.5) / 3.7)
+    counts = np.array([(out == k).sum() for k in ks])
+    keep = p * out.size > 20
+    observed = np.append(counts[keep], out.size - counts[keep].sum())
+    expected = np.append(p[keep], 1 - p[keep].sum()) * out.size
+    assert stats.chisquare(observed, expected).pvalue > 1e-4
+    chacha, _ = _draw(3.7, 1000)
+    assert not np.array_equal(out[:1000], chacha)

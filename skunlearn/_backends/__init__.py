@@ -57,7 +57,9 @@ class KernelConfig:
     Each step is ``θ ← Π_R((1 − η λ) θ − (η / b_j) Σ_{i ∈ B_j} w_i ∇ℓ_i(θ) + noise_scale · ξ)``
     with ``noise_scale`` ≥ ``sqrt(2 η) σ`` (:func:`skunlearn.accounting.kernel_noise_scale`) and
     ``b_j`` the slot count of batch j. A noisy step adds its noise on the grid ``grid`` (Λ, a power of
-    two from :func:`skunlearn.accounting.noise_grid`): ``RN_Λ(v) + Λ RN(noise_scale ξ / Λ)``.
+    two from :func:`skunlearn.accounting.noise_grid`): ``RN_Λ(v) + Λ RN(noise_scale ξ / Λ)``, its
+    bits from ``noise_core`` (``"chacha20"``; ``"splitmix64"`` only by name, see
+    :data:`skunlearn._backends._grid_noise.NOISE_CORES`). ``as_args`` gives the kernels' scalars.
     """
 
     loss: int
@@ -66,6 +68,7 @@ class KernelConfig:
     noise_scale: float
     radius: float
     grid: float = 0.0
+    noise_core: str = "chacha20"
 
     def __post_init__(self):
         if self.noise_scale > 0 and not self.grid > 0:
@@ -94,6 +97,7 @@ class MLPConfig:
     radius: float
     gradient_clip: float
     grid: float = 0.0
+    noise_core: str = "chacha20"
 
     def __post_init__(self):
         if self.noise_std > 0 and not self.grid > 0:

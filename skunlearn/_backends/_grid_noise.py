@@ -105,7 +105,7 @@ import numpy as np
 from numba import njit
 
 from . import _noise_tables as _tables
-from ._chacha20 import chacha20_block
+from ._chacha20 import chacha20_block, key_words
 from ._elementary import exp_nonpositive
 
 __all__ = [
@@ -116,8 +116,10 @@ __all__ = [
     "MAX_EXTRA_WORDS",
     "MAX_TAIL_ROUNDS",
     "Y_RELATIVE_ERROR",
+    "NOISE_CORES",
     "fill_grid_noise",
     "grid_normal",
+    "kernel_key",
 ]
 
 #: Ziggurat attempts before a draw is a failure (each rejects with probability < 0.0056).
@@ -162,6 +164,53 @@ def _dd_of(fraction):
 _TAYLOR = [_dd_of(Fraction(1, math.factorial(n))) for n in range(15)]
 TAYLOR_HI = np.array([h for h, _ in _TAYLOR])
 TAYLOR_LO = np.array([l for _, l in _TAYLOR])
+
+
+# ---------------------------------------------------------------- the keystream cores
+
+#: The cores that can feed the sampler, by name: the kernel key's word 8. ChaCha20 is the default and the only
+#: cryptographic one; SplitMix64 (Steele, Lea & Flood 2014) is a statistical mixer whose outputs reveal its
+#: 64-bit state, kept for comparison and only when asked for by name.
+NOISE_CORES = {"chacha20": 0, "splitmix64": 1}
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+
+
+def kernel_key(key: int, core: str = "chacha20") -> np.ndarray:
+    """The kernels' key array: the eight 32-bit words of a 256-bit key, then the core's code (word 8).
+
+    Examples
+    --------
+    >>> kernel_key(1).tolist()
+    [1, 0, 0, 0, 0, 0, 0, 0, 0]
+    >>> int(kernel_key(1, "splitmix64")[8])
+    1
+    """
+    if core not in NOISE_CORES:
+        raise ValueError(f"noise core must be one of {sorted(NOISE_CORES)}, got {core!r}")
+    return np.append(key_words(key), np.uint64(NOISE_CORES[core]))
+
+
+@njit(cache=True, inline="always")
+def _splitmix_word(seed, position):
+    """SplitMix64's output at ``position`` of the Weyl sequence from ``seed``."""
+    z = seed + _GOLDEN * (position + np.uint64(1))
+    z = (z ^ (z >> np.uint64(30))) * _MIX_1
+    z = (z ^ (z >> np.uint64(27))) * _MIX_2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def _block(key, counter, nonce, out):
+    """Block ``counter`` of stream ``nonce`` (8 words) from the key's core."""
+    if key[8] == np.uint64(1):
+        seed = key[0] | (key[1] << np.uint64(32))
+        base = (nonce << np.uint64(56)) ^ (counter * np.uint64(8))
+        for j in range(8):
+            out[j] = _splitmix_word(seed, base + np.uint64(j))
+    else:
+        chacha20_block(key, counter, nonce, out)
 
 
 # ---------------------------------------------------------------- double-double arithmetic
@@ -322,7 +371,7 @@ def _extra(key, index, j, block):
     """
     stream = np.uint64(1 + j // 8)
     if block[8] != stream:
-        chacha20_block(key, index, stream, block)
+        _block(key, index, stream, block)
         block[8] = stream
     return block[j % 8]
 
@@ -520,10 +569,11 @@ def _reciprocal(h, l):
 def grid_normal(key, index, scale, scale_hi, scale_lo, block):
     """``(K, ok)``: K = RN(σ' ξ) as a float for normal ``index`` of ``key``; ok False on a failure.
 
-    ``scale`` is σ'; ``scale_hi/lo[L]`` the double-double ``σ' x_L`` (see :func:`scaled_widths`);
+    ``key`` is a :func:`kernel_key`; ``scale`` is σ'; ``scale_hi/lo[L]`` the double-double ``σ' x_L``
+    (see :func:`scaled_widths`);
     ``block`` a uint64 scratch array of 9 words.
     """
-    chacha20_block(key, index >> np.uint64(3), np.uint64(0), block)
+    _block(key, index >> np.uint64(3), np.uint64(0), block)
     block[8] = np.uint64(0)  # the cache holds stream 0, no refinement block
     word = block[np.intp(index & np.uint64(7))]
     return _decide(key, index, word, scale, scale_hi, scale_lo, block)
@@ -591,6 +641,12 @@ def _keystream(key, counters, nonce, out):
     alone made the rounds 2.5 times slower (the compiler no longer vectorised
     them).
     """
+    if key[8] == np.uint64(1):  # SplitMix64, by name only
+        lane_block = np.empty(8, dtype=np.uint64)
+        for lane in range(LANES):
+            _block(key, counters[lane], nonce, lane_block)
+            out[8 * lane:8 * lane + 8] = lane_block
+        return
     initial = np.empty((16, LANES), dtype=np.uint32)
     for lane in range(LANES):
         counter = counters[lane]

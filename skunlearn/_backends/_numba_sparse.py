@@ -61,8 +61,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._chacha20 import key_words
-from ._grid_noise import fill_grid_noise, scaled_widths
+from ._grid_noise import fill_grid_noise, kernel_key, scaled_widths
 from .numba_cpu import _check_arrays, _compile_lock, _numba_threads, _on_grid, _project, _residuals
 
 __all__ = ["run_sparse_logistic_epochs"]
@@ -198,7 +197,7 @@ def _warm_up():
             for parallel in (False, True):
                 _sparse_logistic_epochs(np.zeros((1, 2)), indptr, indices, np.ones(2, dtype=data_dtype),
                                         np.zeros(2, dtype=np.int64), np.ones(2), np.array([0, 2], dtype=np.int64), 0,
-                                        0.1, 0.01, 0.1, 10.0, 2.0**-30, key_words(0), np.uint64(0), 1, 2, parallel)
+                                        0.1, 0.01, 0.1, 10.0, 2.0**-30, kernel_key(0), np.uint64(0), 1, 2, parallel)
     _WARM.append(True)
 
 
@@ -216,7 +215,7 @@ def run_sparse_logistic_epochs(params, X, y, weight, batch_bounds, config, noise
     n_shares = step_tasks(int(np.max(np.diff(batch_bounds))))
     with _numba_threads(n_threads):
         params = _sparse_logistic_epochs(params, indptr, indices, X.data, y, weight, batch_bounds, *config.as_args(),
-                                         key_words(noise_key), np.uint64(noise_counter), int(n_epochs), n_shares,
+                                         kernel_key(noise_key, config.noise_core), np.uint64(noise_counter), int(n_epochs), n_shares,
                                          config.noise_scale > 0 and params.size >= _PARALLEL_PARAMETERS)
     drawn = n_epochs * (batch_bounds.size - 1) * params.size if config.noise_scale > 0 else 0
     return params, noise_counter + drawn

@@ -44,9 +44,8 @@ from threadpoolctl import ThreadpoolController
 
 from .._constants import step_tasks
 from . import BINARY_LOGISTIC, KernelConfig
-from ._chacha20 import key_words
 from ._elementary import exp_nonpositive
-from ._grid_noise import fill_grid_noise, scaled_widths
+from ._grid_noise import fill_grid_noise, kernel_key, scaled_widths
 
 __all__ = ["exp_nonpositive", "fill_normals", "mlp_loss_gradient", "run_logistic_epochs", "run_mlp_epochs", "warm_up"]
 
@@ -267,7 +266,7 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
     # BLAS runs single-threaded inside the kernel: the tasks are the parallelism, and a
     # multi-threaded BLAS called from a numba thread oversubscribes the cores badly.
     with _blas_controller().limit(limits=1, user_api="blas"), _numba_threads(n_threads):
-        params = _logistic_epochs(params, X, y, weight, batch_bounds, *config.as_args(), key_words(noise_key),
+        params = _logistic_epochs(params, X, y, weight, batch_bounds, *config.as_args(), kernel_key(noise_key, config.noise_core),
                                   np.uint64(noise_counter), int(n_epochs), step_tasks(largest_batch), parallel)
     drawn = n_epochs * (batch_bounds.size - 1) * params.size if config.noise_scale > 0 else 0
     return params, noise_counter + drawn
@@ -501,7 +500,7 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
     _check_arrays(params, X, weight)
     warm_up(X.dtype)
     params, counter = _mlp_epochs(params, np.asarray(layer_sizes, dtype=np.int64), X, y, weight, batch_bounds,
-                                  *config.as_args(), key_words(noise_key), np.uint64(noise_counter), int(n_epochs))
+                                  *config.as_args(), kernel_key(noise_key, config.noise_core), np.uint64(noise_counter), int(n_epochs))
     return params, int(counter)
 
 
@@ -564,8 +563,8 @@ def warm_up(dtype):
         bounds = np.array([0, 4, 8], dtype=np.int64)
         for parallel in (False, True):
             _logistic_epochs(np.zeros((2, 3)), X, y, weight, bounds, 1, 0.1, 0.01, 0.1, 10.0, 2.0**-30,
-                             key_words(0), np.uint64(0), 1, 4, parallel)
+                             kernel_key(0), np.uint64(0), 1, 4, parallel)
         _mlp_epochs(np.zeros(3 * 2 + 2 + 2 * 2 + 2), np.array([3, 2, 2], dtype=np.int64), X, y, weight,
-                    bounds, 0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, 2.0**-30, key_words(0), np.uint64(0), 1)
-        fill_normals(np.empty(4), key_words(0), 0, 2.0**25, 1.0)
+                    bounds, 0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, 2.0**-30, kernel_key(0), np.uint64(0), 1)
+        fill_normals(np.empty(4), kernel_key(0), 0, 2.0**25, 1.0)
     _WARM_DTYPES.add(dtype)
