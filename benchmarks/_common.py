@@ -99,3 +99,18 @@ def report(rows, goals):
         status |= not ok
         print(f"  [{'ok' if ok else 'MISSED'}] {description}: {ratio:.2f}x (goal >= {target:g}x)")
     return status
+
+
+def grid_for(noise_scale, value_bound):
+    """The kernels' noise grid for a benchmark's own config (the estimators take theirs from the ledger)."""
+    from skunlearn.accounting import noise_grid
+
+    return noise_grid(2.0 * value_bound + 21.0 * noise_scale, noise_scale) if noise_scale > 0 else 0.0
+
+
+def draw_normals(buffer, core="chacha20"):
+    """Fill ``buffer`` with the kernels' grid noise (σ' = 1.5 · 2²⁴, the kernels' range), one thread."""
+    from skunlearn._backends._grid_noise import kernel_key
+    from skunlearn._backends.numba_cpu import fill_normals
+
+    return fill_normals(buffer, kernel_key(1, core), 0, 1.5 * 2.0**24, 1.0)

@@ -1,121 +1,123 @@
-"""What a cryptographic core would cost the noise generator: ChaCha20 words against SplitMix64 words.
+"""What secret, exact noise costs: the ChaCha20 core against SplitMix64, and noise against none (issue 19, item 4).
 
-The noise key is secret (operating-system entropy), but the generator's core,
-SplitMix64, is a statistical mixer, not a pseudorandom function: the
-certificate assumes an observer cannot predict the stream without the key.
-A counter-based generator with a cryptographic core (ChaCha20, RFC 8439)
-would make that assumption standard. This script measures, in one process and
-interleaved, the cost of the 64-bit words each core produces in numba on one
-thread, next to the cost of the normals the kernels draw (one word per normal
-on the ziggurat's fast path, about 98.8% of draws).
+The kernels draw every normal with the exact grid sampler of
+``skunlearn._backends._grid_noise`` (a ziggurat decided in interval
+arithmetic), reading its bits from a keystream core: ChaCha20 under a 256-bit
+key from the operating system (the default), or SplitMix64, a statistical
+mixer whose outputs reveal its state, only when asked for by name. Measured
+side by side, interleaved, in one process:
 
-Usage: ``python benchmarks/bench_generator.py``. A measurement, not a goal:
-it exits 0.
+* the logistic kernel's noisy epoch at 60,000 × 784, 10 classes, batch 64 (the
+  estimator's default), with the ChaCha20 core against the SplitMix64 core:
+  goal ≤ 1.3×;
+* NoisyMLPClassifier's kernel at 60,000 × 784, one hidden layer of 256,
+  batch 128: the noisy epoch (ChaCha20) against the noise-free epoch: goal
+  ≤ 1.25×.
+
+Prints the table and exits 1 when a goal is missed. Usage:
+``python benchmarks/bench_generator.py [--quick]`` (``--quick``: 12,000 rows).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
-import time
 
 import numpy as np
-from numba import njit, uint32, uint64
 
-from skunlearn._backends._ziggurat import GOLDEN, MIX_1, MIX_2
-from skunlearn._backends.numba_cpu import fill_normals
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-@njit(cache=True, inline="always")
-def _rotl(value, shift):
-    return uint32((value << uint32(shift)) | (value >> uint32(32 - shift)))
-
-
-@njit(cache=True, inline="always")
-def _quarter(state, a, b, c, d):
-    state[a] = uint32(state[a] + state[b]); state[d] = _rotl(state[d] ^ state[a], 16)  # noqa: E702
-    state[c] = uint32(state[c] + state[d]); state[b] = _rotl(state[b] ^ state[c], 12)  # noqa: E702
-    state[a] = uint32(state[a] + state[b]); state[d] = _rotl(state[d] ^ state[a], 8)  # noqa: E702
-    state[c] = uint32(state[c] + state[d]); state[b] = _rotl(state[b] ^ state[c], 7)  # noqa: E702
+from benchmarks._common import (  # noqa: E402
+    best_time,
+    draw_normals,
+    grid_for,
+    interleaved_best_times,
+    machine_line,
+    synthetic_mnist,
+)
 
 
-@njit(cache=True)
-def chacha20_words(out, key, counter):
-    """ChaCha20 blocks (RFC 8439 §2.3) for block counters ``counter, counter + 1, ...``: 8 words of 64 bits each."""
-    initial = np.empty(16, dtype=np.uint32)
-    state = np.empty(16, dtype=np.uint32)
-    initial[0], initial[1], initial[2], initial[3] = 0x61707865, 0x3320646E, 0x79622D32, 0x6B206574
-    for i in range(8):
-        initial[4 + i] = key[i]
-    initial[14] = 0
-    initial[15] = 0
-    for block in range(out.size // 8):
-        position = counter + block
-        initial[12] = uint32(position & 0xFFFFFFFF)
-        initial[13] = uint32(position >> 32)
-        state[:] = initial
-        for _ in range(10):
-            _quarter(state, 0, 4, 8, 12)
-            _quarter(state, 1, 5, 9, 13)
-            _quarter(state, 2, 6, 10, 14)
-            _quarter(state, 3, 7, 11, 15)
-            _quarter(state, 0, 5, 10, 15)
-            _quarter(state, 1, 6, 11, 12)
-            _quarter(state, 2, 7, 8, 13)
-            _quarter(state, 3, 4, 9, 14)
-        for i in range(8):
-            low = uint64(uint32(state[2 * i] + initial[2 * i]))
-            high = uint64(uint32(state[2 * i + 1] + initial[2 * i + 1]))
-            out[8 * block + i] = low | (high << uint64(32))
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    n_samples = 12_000 if args.quick else 60_000
 
+    from skunlearn._backends import ACTIVATIONS, MODEL_CLIPPING, SOFTMAX, KernelConfig, MLPConfig
+    from skunlearn._backends.numba_cpu import run_logistic_epochs, run_mlp_epochs
+    from skunlearn._constants import cyclic_batch_bounds
 
-@njit(cache=True)
-def splitmix_words(out, key, first):
-    """The words of the current generator (``skunlearn._backends._ziggurat``)."""
-    for i in range(out.size):
-        z = key + GOLDEN * uint64(first + i)
-        z = (z ^ (z >> uint64(30))) * MIX_1
-        z = (z ^ (z >> uint64(27))) * MIX_2
-        out[i] = z ^ (z >> uint64(31))
+    print(machine_line())
+    X, y = synthetic_mnist(n_samples)
+    X /= np.float32(np.abs(X).max() * np.sqrt(X.shape[1]))
+    X = np.hstack([X, np.ones((n_samples, 1), np.float32)])
+    y = y.astype(np.int64)
+    weight = np.ones(n_samples)
+    print(f"data: {n_samples} x 784 float32, 10 classes\n")
 
+    # Logistic: batch 64, the estimator's step and a noise at its calibrated scale.
+    logistic_bounds = cyclic_batch_bounds(n_samples, 64)
+    noise = 2e-3
+    chacha = KernelConfig(SOFTMAX, 3.0, 1e-4, noise, 100.0, grid=grid_for(noise, 100.0))
+    splitmix = KernelConfig(SOFTMAX, 3.0, 1e-4, noise, 100.0, grid=grid_for(noise, 100.0), noise_core="splitmix64")
+    free = KernelConfig(SOFTMAX, 3.0, 1e-4, 0.0, 100.0)
+    start = np.zeros((10, 785))
+    for config in (chacha, splitmix, free):
+        run_logistic_epochs(start.copy(), X[:2048], y[:2048], weight[:2048], cyclic_batch_bounds(2048, 64), config,
+                            1, 0, 1)
+    epoch_chacha, epoch_splitmix, epoch_free = interleaved_best_times([
+        lambda: run_logistic_epochs(start.copy(), X, y, weight, logistic_bounds, chacha, 7, 0, 1),
+        lambda: run_logistic_epochs(start.copy(), X, y, weight, logistic_bounds, splitmix, 7, 0, 1),
+        lambda: run_logistic_epochs(start.copy(), X, y, weight, logistic_bounds, free, 7, 0, 1),
+    ], rounds=5)
 
-def _rfc8439_test_vector():
-    """RFC 8439 §2.3.2: key 00..1f, nonce 000000090000004a00000000, counter 1 — checked on the first word."""
-    key = np.frombuffer(bytes(range(32)), dtype="<u4").copy()
-    # The test vector's nonce is not zero; emulate it by the same state words (12..15) through a one-off run.
-    initial = np.array([0x61707865, 0x3320646E, 0x79622D32, 0x6B206574, *key, 1, 0x09000000, 0x4A000000, 0],
-                       dtype=np.uint32)
-    state = initial.copy()
-    for _ in range(10):
-        for a, b, c, d in ((0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15),
-                           (0, 5, 10, 15), (1, 6, 11, 12), (2, 7, 8, 13), (3, 4, 9, 14)):
-            _quarter(state, a, b, c, d)
-    return int((state[0] + initial[0]) & 0xFFFFFFFF) == 0xE4E7F110
+    # MLP: one hidden layer of 256, batch 128.
+    sizes = np.array([785, 256, 10])
+    n_params = int(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
+    params = 0.05 * np.random.default_rng(0).standard_normal(n_params)
+    mlp_bounds = cyclic_batch_bounds(n_samples, 128)
+    noisy_mlp = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 1e-3, 100.0, np.inf,
+                          grid=grid_for(1e-3, 100.0))
+    free_mlp = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 0.0, 100.0, np.inf)
+    for config in (noisy_mlp, free_mlp):
+        run_mlp_epochs(params.copy(), sizes, X[:1024], y[:1024], weight[:1024], cyclic_batch_bounds(1024, 128),
+                       config, 1, 0, 1)
+    mlp_noisy, mlp_free = interleaved_best_times([
+        lambda: run_mlp_epochs(params.copy(), sizes, X, y, weight, mlp_bounds, noisy_mlp, 7, 0, 1),
+        lambda: run_mlp_epochs(params.copy(), sizes, X, y, weight, mlp_bounds, free_mlp, 7, 0, 1),
+    ], rounds=3)
 
-
-def main():
-    n_words = 3_700_000  # the normals of one epoch at 60,000 x 784 x 10 classes, batch 128
-    words = np.empty(n_words, dtype=np.uint64)
-    key = np.arange(8, dtype=np.uint32) * np.uint32(0x9E3779B9)
-    normals = np.empty(n_words)
-    chacha20_words(words[:8], key, 0)
-    splitmix_words(words[:8], uint64(12345), 0)
-    fill_normals(normals[:8], np.uint64(12345), 0)
-    assert _rfc8439_test_vector(), "ChaCha20 does not reproduce the RFC 8439 test vector"
-    best = {"splitmix": np.inf, "chacha20": np.inf, "normals": np.inf}
-    for _ in range(5):
-        for name, call in (("splitmix", lambda: splitmix_words(words, uint64(12345), 0)),
-                           ("chacha20", lambda: chacha20_words(words, key, 0)),
-                           ("normals", lambda: fill_normals(normals, np.uint64(12345), 0))):
-            start = time.perf_counter()
-            call()
-            best[name] = min(best[name], time.perf_counter() - start)
-    print(f"{n_words / 1e6:.1f} M words, one thread, best of 5 interleaved rounds")
-    print(f"  SplitMix64 words (current core)       {best['splitmix'] * 1e3:7.1f} ms")
-    print(f"  ChaCha20 words (cryptographic core)   {best['chacha20'] * 1e3:7.1f} ms  "
-          f"({best['chacha20'] / best['splitmix']:.1f}x)")
-    print(f"  ziggurat normals from SplitMix64      {best['normals'] * 1e3:7.1f} ms  "
-          f"(with ChaCha20 words about {(best['normals'] + best['chacha20'] - best['splitmix']) * 1e3:.1f} ms)")
-    return 0
+    buffer = np.empty(2_000_000)
+    per_draw = {core: best_time(lambda core=core: draw_normals(buffer, core)) / buffer.size
+                for core in ("chacha20", "splitmix64")}
+    logistic_normals = (logistic_bounds.size - 1) * start.size
+    mlp_normals = (mlp_bounds.size - 1) * n_params
+    rows = [
+        ("logistic noisy epoch, ChaCha20 core", f"{epoch_chacha * 1e3:8.1f} ms"),
+        ("logistic noisy epoch, SplitMix64 core", f"{epoch_splitmix * 1e3:8.1f} ms"),
+        ("logistic epoch without noise", f"{epoch_free * 1e3:8.1f} ms"),
+        (f"  its {logistic_normals / 1e6:.1f} M normals, one thread (ChaCha20 / SplitMix64)",
+         f"{per_draw['chacha20'] * logistic_normals * 1e3:8.1f} / "
+         f"{per_draw['splitmix64'] * logistic_normals * 1e3:.1f} ms"),
+        ("MLP noisy epoch (ChaCha20)", f"{mlp_noisy:8.3f} s"),
+        ("MLP epoch without noise", f"{mlp_free:8.3f} s"),
+        (f"  its {mlp_normals / 1e6:.0f} M normals, one thread", f"{per_draw['chacha20'] * mlp_normals:8.3f} s"),
+        ("one grid normal (ChaCha20 / SplitMix64)",
+         f"{per_draw['chacha20'] * 1e9:8.1f} / {per_draw['splitmix64'] * 1e9:.1f} ns"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    print()
+    goals = [("logistic noisy epoch, ChaCha20 / SplitMix64", epoch_chacha / epoch_splitmix, 1.3),
+             ("MLP noisy epoch / noise-free epoch", mlp_noisy / mlp_free, 1.25)]
+    status = 0
+    for description, ratio, limit in goals:
+        ok = ratio <= limit
+        status |= not ok
+        print(f"  [{'ok' if ok else 'MISSED'}] {description}: {ratio:.2f}x (goal <= {limit:g}x)")
+    return status
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ import numpy as np
 sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.dirname(__file__)))
 
 from benchmarks._common import (  # noqa: E402
+    draw_normals,
+    grid_for,
     best_time,
     interleaved_best_times,
     machine_line,
@@ -128,7 +130,7 @@ def main(argv=None):
 
     from skunlearn import NoisyLogisticRegression
     from skunlearn._backends import SOFTMAX, KernelConfig
-    from skunlearn._backends.numba_cpu import fill_normals, run_logistic_epochs
+    from skunlearn._backends.numba_cpu import run_logistic_epochs
     from skunlearn._constants import cyclic_batch_bounds, scale_rows, step_tasks
 
     print(machine_line())
@@ -140,7 +142,7 @@ def main(argv=None):
     y_slots = y.astype(np.int64)
     weight = np.ones(n_samples)
     bounds = cyclic_batch_bounds(n_samples, 128)
-    config = KernelConfig(SOFTMAX, 3.0, 1e-3, 0.05, 1e3)
+    config = KernelConfig(SOFTMAX, 3.0, 1e-3, 0.05, 1e3, grid=grid_for(0.05, 1e3))
     params = np.zeros((10, X_slots.shape[1]))  # binary64 parameters, as the estimator keeps them
     run_logistic_epochs(params.copy(), X_slots, y_slots, weight, bounds, config, 1, 0, 1)  # warm-up
     rng = np.random.default_rng(0)
@@ -160,8 +162,8 @@ def main(argv=None):
     ], rounds=5)
     n_normals = (bounds.size - 1) * params.size
     noise_buffer = np.empty(n_normals)
-    fill_normals(noise_buffer, np.uint64(1), 0)
-    noise_time = best_time(lambda: fill_normals(noise_buffer, np.uint64(1), 0))
+    draw_normals(noise_buffer)
+    noise_time = best_time(lambda: draw_normals(noise_buffer))
     numpy_noise_time = best_time(lambda: rng.standard_normal(n_normals))
     read_floor = X_slots.nbytes / memory_bandwidth()
     gemm_rate, product_flops = _step_gemm_rate(X_slots, params, bounds)

@@ -24,6 +24,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks._common import (  # noqa: E402
+    draw_normals,
+    grid_for,
     best_time,
     interleaved_best_times,
     machine_line,
@@ -94,7 +96,7 @@ def main(argv=None):
     from sklearn.neural_network import MLPClassifier
 
     from skunlearn._backends import ACTIVATIONS, MODEL_CLIPPING, MLPConfig
-    from skunlearn._backends.numba_cpu import fill_normals, run_mlp_epochs
+    from skunlearn._backends.numba_cpu import run_mlp_epochs
     from skunlearn._constants import cyclic_batch_bounds
 
     print(machine_line())
@@ -108,7 +110,8 @@ def main(argv=None):
     bounds = cyclic_batch_bounds(n_samples, 128)
     y_codes = y.astype(np.int64)
     weight = np.ones(n_samples)
-    config = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 1e-3, 100.0, np.inf)
+    config = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 1e-3, 100.0, np.inf,
+                       grid=grid_for(1e-3, 100.0))
     noise_free = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 0.0, 100.0, np.inf)
     run_mlp_epochs(params.copy(), sizes, X[:1024], y_codes[:1024], weight[:1024], cyclic_batch_bounds(1024, 128),
                    config, 1, 0, 1)  # compile / load the kernels
@@ -124,8 +127,8 @@ def main(argv=None):
     ], rounds=2)
     n_normals = (bounds.size - 1) * n_params
     buffer = np.empty(n_params * 64)
-    fill_normals(buffer, np.uint64(1), 0)
-    noise_floor = best_time(lambda: fill_normals(buffer, np.uint64(1), 0)) * n_normals / buffer.size
+    draw_normals(buffer)
+    noise_floor = best_time(lambda: draw_normals(buffer)) * n_normals / buffer.size
     flops = 3 * 2 * n_samples * n_params  # forward, two backward products
     gemm_rate = _gemm_rate(X, sizes)
     opacus = _opacus_epoch(X, y)

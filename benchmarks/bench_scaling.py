@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks._common import best_time, machine_line, memory_bandwidth, synthetic_mnist  # noqa: E402
+from benchmarks._common import best_time, draw_normals, grid_for, machine_line, memory_bandwidth, synthetic_mnist  # noqa: E402,E501
 from benchmarks.bench_logistic import _step_gemm_rate  # noqa: E402
 
 GOAL = 2.0
@@ -44,7 +44,7 @@ def main(argv=None):
     import numba
 
     from skunlearn._backends import SOFTMAX, KernelConfig
-    from skunlearn._backends.numba_cpu import fill_normals, run_logistic_epochs
+    from skunlearn._backends.numba_cpu import run_logistic_epochs
     from skunlearn._constants import cyclic_batch_bounds, scale_rows
 
     print(machine_line())
@@ -65,7 +65,7 @@ def main(argv=None):
         y_slots = y.astype(np.int64)
         weight = np.ones(n_samples)
         bounds = cyclic_batch_bounds(n_samples, 128)
-        config = KernelConfig(SOFTMAX, 1.0, 1e-3, 0.05, 1e3)
+        config = KernelConfig(SOFTMAX, 1.0, 1e-3, 0.05, 1e3, grid=grid_for(0.05, 1e3))
         params = np.zeros((10, n_features + 1))
         run_logistic_epochs(params.copy(), X_slots, y_slots, weight, bounds, config, 1, 0, 1)  # warm-up
         times = {}
@@ -75,7 +75,7 @@ def main(argv=None):
                                                                 config, 1, 0, 1, n_threads=threads), 1)
                 times[threads] = min(times.get(threads, np.inf), elapsed)
         normals = np.empty(min(params.size * (bounds.size - 1), 4_000_000))
-        noise_time = best_time(lambda: fill_normals(normals, np.uint64(1), 0)) * (
+        noise_time = best_time(lambda: draw_normals(normals)) * (
             params.size * (bounds.size - 1) / normals.size)
         gemm_rate, flops = _step_gemm_rate(X_slots, params, bounds)
         logits = np.random.default_rng(0).standard_normal(min(n_samples, 100_000) * 10)

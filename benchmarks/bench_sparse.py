@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks._common import best_time, interleaved_best_times, machine_line, memory_bandwidth, report  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    best_time, draw_normals, grid_for, interleaved_best_times, machine_line, memory_bandwidth, report)
 
 
 def hashed_text(n_samples, n_features, density, seed=0):
@@ -62,7 +63,7 @@ def main(argv=None):
     from sklearn.linear_model import SGDClassifier
 
     from skunlearn._backends import BINARY_LOGISTIC, KernelConfig
-    from skunlearn._backends.numba_cpu import fill_normals, run_logistic_epochs
+    from skunlearn._backends.numba_cpu import run_logistic_epochs
     from skunlearn._constants import cyclic_batch_bounds, scale_sparse_rows
 
     print(machine_line())
@@ -73,7 +74,7 @@ def main(argv=None):
     y_slots = y.astype(np.int64)
     weight = np.ones(n_samples)
     bounds = cyclic_batch_bounds(n_samples, 128)
-    config = KernelConfig(BINARY_LOGISTIC, 1.0, 1e-4, 0.01, 1e4)
+    config = KernelConfig(BINARY_LOGISTIC, 1.0, 1e-4, 0.01, 1e4, grid=grid_for(0.01, 1e4))
     params = np.zeros((1, n_features + 1))
     run_logistic_epochs(params.copy(), rows, y_slots, weight, bounds, config, 1, 0, 1)  # compile / warm
 
@@ -89,8 +90,8 @@ def main(argv=None):
     threads = numba.get_num_threads()
     steps = bounds.size - 1
     normals = np.empty(4_000_000)
-    fill_normals(normals, np.uint64(1), 0)
-    noise_time = best_time(lambda: fill_normals(normals, np.uint64(1), 0)) * steps * params.size / normals.size
+    draw_normals(normals)
+    noise_time = best_time(lambda: draw_normals(normals)) * steps * params.size / normals.size
     bandwidth = memory_bandwidth()
     read_time = (rows.data.nbytes + rows.indices.nbytes) / bandwidth
     parameter_passes = 2 * params.nbytes * steps / bandwidth
