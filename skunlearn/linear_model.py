@@ -342,9 +342,9 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             if 0 < noise < ledger.minimum_noise():
                 raise ValueError(
                     f"noise={noise:.3g} gives a per-step noise below {accounting.NOISE_FLOOR_ULPS} ulps of the "
-                    f"radius R={radius:.4g}: the binary64 parameters cannot carry it, and no certificate could "
-                    f"hold. Use noise >= {ledger.minimum_noise():.3g}, noise=None (calibrated), or noise=0 (no "
-                    "certificate)."
+                    f"radius R={radius:.4g}: the parameters' own rounding (to a grid of at least R * 2^-52) would "
+                    f"be a sizeable part of it, a certificate could not be met at any useful epsilon. Use noise >= "
+                    f"{ledger.minimum_noise():.3g}, noise=None (calibrated), or noise=0 (no certificate)."
                 )
         ledger = dataclasses.replace(ledger, noise_std=noise)
         self._warn_if_noise_dominates(ledger, constants.data_norm)

@@ -297,7 +297,8 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
             if noise < ledger.minimum_noise():
                 raise ValueError(
                     f"unlearning_noise={noise:.3g} is below {accounting.NOISE_FLOOR_ULPS} ulps of the largest clip "
-                    "radius: the binary64 parameters cannot carry it, and no certificate could hold. Use "
+                    "radius: the parameters' own rounding would be a sizeable part of it, and a certificate could "
+                    "not be met at any useful epsilon. Use "
                     f"unlearning_noise >= {ledger.minimum_noise():.3g} or None (calibrated)."
                 )
 

@@ -19,8 +19,9 @@ every blocked or threaded accumulation, whatever order it picks. ``p = k d``
 parameters (``k`` outputs, ``d`` columns with the intercept), batch of at
 most ``b`` slots, rows ``‖x‖ ≤ D``, input parameters ``‖θ‖ ≤ R̄`` with
 ``R̄ = R (1 + γ_{p+T+3})`` (a float projection can leave the norm a few
-roundings above R; T is the number of tasks of the kernel), generated normals
-``|ξ| ≤ Ξ`` (a property of the generator), per-step noise scale ``s``.
+roundings above R; T is the number of tasks of the kernel), per-step noise
+scale ``s`` and exact N(0, 1) normals ξ (the section on the float output law
+says how the kernels realise them).
 
 The exact step from the same input θ and the same normals ξ is
 ``Π_R((1 − ηλ) θ − (η/b) Σ_i r_i(θ) x_iᵀ + s ξ)`` with the residual
@@ -54,10 +55,13 @@ C. *Gradient.* ``G = Σ_i r_i x_iᵀ`` over the batch: ``γ_{b+T}`` relative to
    ``Σ_i ‖r̃_i‖ ‖x_i‖ ≤ b (M_r + ε_r) D``, plus the residual error ``b ε_r D``;
    the scale ``η/b`` and its product add ``2u``. Times ``η/b``:
    ``e_G = η D (ε_r + (γ_{b+T} + 3u)(M_r + ε_r))``.
-D. *Update.* ``(1 − ηλ) θ − g + s ξ`` rounds the shrink factor (2u), three
-   products and two sums, and ``s`` itself differs from ``sqrt(2η) σ`` by at most
-   3u (relative): ``e_U = γ_6 (R̄ + η M̄ + 2 s Ξ √p)`` with
-   ``M̄ = (1 + γ_{b+T})(M_r + ε_r) D``.
+D. *Update.* ``(1 − ηλ) θ − g`` rounds the shrink factor (2u), two products
+   and a sum: ``e_U = γ_6 (R̄ + η M̄)`` with ``M̄ = (1 + γ_{b+T})(M_r + ε_r) D``
+   (γ_6 keeps room). The noise is then added on the grid Λ, exactly, between
+   two roundings to Λ of ``√p Λ / 2`` each (the float output law below): with
+   them ``e_U = γ_6 (R̄ + η M̄) + √p Λ`` (``grid=Λ``). Without the grid (a float
+   noise ``s Ξ``-bounded, ``grid=0``, kept for comparison only) the sum would
+   add ``γ_6 · 2 s Ξ √p``.
 E. *Projection.* The norm is a sum of p squares (``γ_{p+T}``) and a square
    root; the factor ``R/‖v‖`` and its products add 3u; when the rounded norm
    and the exact one fall on different sides of R the two results differ by at
@@ -398,11 +402,14 @@ def clip_slack(n_params: int, tasks: int = 1) -> float:
 
 
 def minimum_step_noise(parameter_bound: float, ulps: int = NOISE_FLOOR_ULPS) -> float:
-    """Smallest per-step noise standard deviation the certificate accepts.
+    """Smallest per-step noise standard deviation the estimators accept: a usefulness floor.
 
     ``ulps`` units in the last place of ``parameter_bound`` (the largest value a
-    parameter can take: the ball's radius); see the last section of the module
-    docstring for why.
+    parameter can take: the ball's radius). Soundness does not need it — every
+    rounding, the grid's included, is charged — but below it the grid is set
+    by the parameters' range (``Λ ≥ B 2⁻⁵²``, :func:`noise_grid`), not by the
+    noise, and the rounding it charges is a sizeable part of the noise: the ε
+    floor it sets would defeat any useful target.
 
     Parameters
     ----------
