@@ -35,7 +35,7 @@ def exp_nonpositive(x):
     subnormal), derived term by term:
 
     * *reduction*: ``k = rint(x / ln 2)``, ``r = (x − k LN2_HI) − k LN2_LO``,
-      ``|r| ≤ 0.3466 + 10⁻¹³``. ``k LN2_HI`` is exact (|k| ≤ 1076 < 2²⁰) and the
+      ``|r| ≤ 0.3466 + 10⁻¹³``. ``k LN2_HI`` is exact (``|k| ≤ 1076 < 2²⁰``) and the
       subtraction is exact by Sterbenz's lemma (for k ≠ 0 its operands are
       within a factor 2); the product and the difference with ``k LN2_LO``
       round twice, and ``LN2_HI + LN2_LO`` misses ln 2 by 1.2·10⁻²⁶: r is
