@@ -75,6 +75,11 @@ def main(argv=None):
     parser.add_argument("--pinned-max-iter", type=int, default=10,
                         help="training epochs in the pinned audit (default 10; the estimator's default is 30)")
     parser.add_argument("--pinned-rows", type=int, default=60000, help="rows of the pinned audit (default 60000)")
+    parser.add_argument("--pinned-features", type=int, default=784,
+                        help="features of the pinned audit (default 784; issue 19's tightness check: 2000 x 20)")
+    parser.add_argument("--pinned-canary", action="store_true",
+                        help="pinned audit: the target is a canary in a direction no other row uses (the last "
+                             "column, zero elsewhere), the hardest row to forget")
     parser.add_argument("--pinned-only", action="store_true", help="skip the small-data lines")
     args = parser.parse_args(argv)
     status = 0 if args.pinned_only else _small_data(args)
@@ -146,7 +151,14 @@ def _pinned(args):
     from skunlearn.audit import audit_unlearning
 
     n_rows, trials, max_iter, target = args.pinned_rows, args.pinned_trials, args.pinned_max_iter, 0
-    X, y = make_classification(n_samples=n_rows, n_features=784, n_informative=50, n_classes=10, random_state=0)
+    d = args.pinned_features
+    X, y = make_classification(n_samples=n_rows, n_features=d, n_informative=min(50, d // 2), n_classes=10,
+                               random_state=0)
+    if args.pinned_canary:
+        from skunlearn.audit import make_canary
+
+        X[:, -1] = 0.0  # a direction only the canary uses
+        X, y, target = make_canary(X[:-1], y[:-1])
     X = X.astype(np.float32)
     default_iter = NoisyLogisticRegression().max_iter
 
@@ -156,10 +168,10 @@ def _pinned(args):
     NoisyLogisticRegression(random_state=0).fit(X, y).unlearn([target])
     per_trial = time.perf_counter() - start
     workers = max(1, os.cpu_count() if args.n_jobs < 0 else args.n_jobs)
-    print(f"\npinned audit: one trial (fit + unlearn) at {n_rows:,} x 784 with max_iter={default_iter} takes "
+    print(f"\npinned audit: one trial (fit + unlearn) at {n_rows:,} x {d} with max_iter={default_iter} takes "
           f"{per_trial:.1f} s here; 2 x {trials} trials x 2 procedures on {workers} worker(s) would take about "
           f"{4 * trials * per_trial / workers / 60:.0f} min")
-    print(f"\nPinned audit: {n_rows:,} x 784 synthetic (make_classification, 10 classes, float32), target row "
+    print(f"\nPinned audit: {n_rows:,} x {d} synthetic (make_classification, 10 classes, float32), target row "
           f"{target} in the last slot of one batch order, only the noise key varies; {trials} + {trials} trials, "
           f"statistic: projection, 95% confidence; NoisyLogisticRegression defaults except max_iter={max_iter} "
           f"(default {default_iter}, reduced for time)\n")
