@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from . import accounting
 from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig
 from ._constants import logistic_constants, scale_rows, scale_sparse_rows
-from ._defaults import default_l2, noise_dominates, resolve_delta
+from ._defaults import auto_request_budget, default_l2, noise_dominates, resolve_delta
 from ._ledgers import StronglyConvexLedger
 from .certificate import parameter_hash
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
@@ -88,10 +88,17 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         deviation ``sqrt(2 * step_size_) * noise`` (NoisyMLPClassifier's
         ``noise`` and ``unlearning_noise`` are that per-step standard
         deviation itself).
-    unlearning_epochs : int, default=3
+    unlearning_epochs : int or "auto", default="auto"
         The noisy-epoch budget per single-row request that the noise is
-        calibrated for.
-    finetune_epochs : int, default=3
+        calibrated for. ``"auto"`` (with ``finetune_epochs="auto"``): the
+        cheapest budget whose noise will not move the scores by more than
+        ``skunlearn._defaults.AUTO_SCORE_TOLERANCE`` of the largest score the
+        model can reach, from public quantities only
+        (:func:`skunlearn._defaults.auto_request_budget`): one noisy epoch at
+        large n, up to 3 + 3 of the 30 training epochs at small n. With an
+        explicit ``noise``, ``"auto"`` means 3 (and 3 for ``finetune_epochs``).
+        The resolved values are ``unlearning_epochs_`` and ``finetune_epochs_``.
+    finetune_epochs : int or "auto", default="auto"
         Noise-free epochs on the retained rows once a request's certificate
         meets the target: post-processing, free for the certificate, and it
         takes most of the noise back out of the model.
@@ -171,6 +178,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     radius_ : float
     delta_ : float
         The target δ used (``delta``, or its default resolved from ``n_samples``).
+    unlearning_epochs_, finetune_epochs_ : int
+        The request budget used (``"auto"`` resolved).
     certificate_ : UnlearningCertificate
         After ``fit``: the DP guarantee of the noisy training with
         ``private_training=True``, else a record that there is none before a
@@ -208,6 +217,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     step_size_ = fitted_attribute()
     noise_ = fitted_attribute()
     radius_ = fitted_attribute()
+    unlearning_epochs_ = fitted_attribute()
+    finetune_epochs_ = fitted_attribute()
     _kernel_config = state_field("kernel_config")
 
     _parameter_constraints = {
@@ -218,8 +229,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither"), None],
         "noise": [Interval(Real, 0, None, closed="left"), None],
-        "unlearning_epochs": [Interval(Integral, 1, None, closed="left")],
-        "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
+        "unlearning_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "finetune_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "private_training": ["boolean"],
         "data_norm": [Interval(Real, 0, None, closed="neither")],
         "radius": [Interval(Real, 0, None, closed="neither"), None],
@@ -243,8 +254,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         max_iter: int = 30,
         learning_rate_init: float | None = None,
         noise: float | None = None,
-        unlearning_epochs: int = 3,
-        finetune_epochs: int = 3,
+        unlearning_epochs: int | Literal["auto"] = "auto",
+        finetune_epochs: int | Literal["auto"] = "auto",
         private_training: bool = False,
         data_norm: float = 1.0,
         radius: float | None = None,
@@ -335,8 +346,9 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             target_delta=delta, n_features=n_features + 1, n_outputs=n_outputs, data_norm=constants.data_norm,
             bound=self.bound, weight_bound=weight_bound, private_training=bool(self.private_training),
         )
+        unlearning_epochs, finetune_epochs = self._request_budget(ledger)
         if self.noise is None:
-            noise = ledger.calibrated_noise(int(self.unlearning_epochs))
+            noise = ledger.calibrated_noise(unlearning_epochs)
         else:
             noise = float(self.noise)
             if 0 < noise < ledger.minimum_noise():
@@ -347,7 +359,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
                     f"{ledger.minimum_noise():.3g}, noise=None (calibrated), or noise=0 (no certificate)."
                 )
         ledger = dataclasses.replace(ledger, noise_std=noise)
-        self._warn_if_noise_dominates(ledger, constants.data_norm)
+        self._warn_if_noise_dominates(ledger, constants.data_norm, unlearning_epochs, finetune_epochs)
 
         sparse = sp.issparse(X)
         slots, _ = layout_slots(X, y_codes, batch_size, self.random_state, extra_columns=0 if sparse else 1,
@@ -374,22 +386,41 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         attributes = {
             **features, "classes_": classes, "step_size_": step_size, "noise_": noise, "radius_": radius,
             "alpha_": alpha, "delta_": delta, "n_iter_": int(self.max_iter),
+            "unlearning_epochs_": unlearning_epochs, "finetune_epochs_": finetune_epochs,
             "certificate_": ledger.certificate(slots["noise_secrecy"], parameter_hash(parameters)),
             "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
         }
         return FittedState(**dict(slots, noise_counter=noise_counter), params=params, ledger=ledger,
                            config={"kernel_config": kernel_config, "data_norm": constants.data_norm,
+                                   "finetune_epochs": finetune_epochs,
                                    "inferred_weight_bound": weight_bound if bound_inferred else None},
                            attributes=attributes)
 
     # Hooks of UnlearningMixin ------------------------------------------------------
 
-    def _warn_if_noise_dominates(self, ledger, data_norm):
+    def _request_budget(self, ledger):
+        """(unlearning_epochs, finetune_epochs) with "auto" resolved (:func:`skunlearn._defaults.auto_request_budget`).
+
+        Reads the ledger before its noise is set: only public quantities.
+        """
+        noisy, quiet = self.unlearning_epochs, self.finetune_epochs
+        if noisy == "auto" or quiet == "auto":
+            if self.noise is None and noisy == "auto":
+                auto_noisy, auto_quiet = auto_request_budget(
+                    lambda epochs: math.sqrt(2.0 * ledger.step_size) * ledger.calibrated_noise(epochs),
+                    ledger.contraction, ledger.n_batches, ledger.radius, ledger.train_epochs)
+            else:  # a fixed noise or a fixed noisy budget: the former defaults
+                auto_noisy, auto_quiet = 3, 3
+            noisy = auto_noisy if noisy == "auto" else noisy
+            quiet = auto_quiet if quiet == "auto" else quiet
+        return int(noisy), int(quiet)
+
+    def _warn_if_noise_dominates(self, ledger, data_norm, unlearning_epochs, finetune_epochs):
         """Warn when a request's noise will swamp the model (criterion: ``skunlearn._defaults.noise_dominates``)."""
         if ledger.noise_std == 0:
             return
-        if noise_dominates(ledger.noise_scale, ledger.contraction, int(self.unlearning_epochs) * ledger.n_batches,
-                           int(self.finetune_epochs) * ledger.n_batches, data_norm, ledger.radius):
+        if noise_dominates(ledger.noise_scale, ledger.contraction, unlearning_epochs * ledger.n_batches,
+                           finetune_epochs * ledger.n_batches, data_norm, ledger.radius):
             warnings.warn(
                 f"the noise a request needs (sigma={ledger.noise_std:.3g}) will dominate the model: after the "
                 "fine-tuning it still moves the scores by more than 2% of the largest score the model can reach. "
@@ -403,9 +434,10 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         params, counter = self._run_backend("run_logistic_epochs", params, weight, config, epochs, "unlearning",
                                             state.noise_counter, slots=slots)
         quiet = 0
-        if epochs > 0 and self.finetune_epochs and end_ledger.meets_target():
+        finetune_epochs = state.config["finetune_epochs"]
+        if epochs > 0 and finetune_epochs and end_ledger.meets_target():
             # The certified model, fine-tuned without noise on the retained rows: post-processing.
-            quiet = int(self.finetune_epochs)
+            quiet = int(finetune_epochs)
             params, counter = self._run_backend("run_logistic_epochs", params, weight,
                                                 dataclasses.replace(config, noise_scale=0.0), quiet, "fine-tuning",
                                                 counter, slots=slots)
