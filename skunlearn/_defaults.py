@@ -205,9 +205,10 @@ def noise_dominates(noise_scale, contraction, noisy_steps, quiet_steps, data_nor
 
 
 #: Score noise (a fraction of the largest reachable score, :func:`score_noise_ratio`) that the budget "auto"
-#: accepts: far below the warning's 2%, where the request's noise no longer shows in the accuracy (the
-#: 80,000 x 200 table of issue 24: 1 + 0 epochs at 4e-5, the same accuracy as 3 + 3).
-AUTO_SCORE_TOLERANCE = 1e-4
+#: accepts: far below the warning's 2%, where the request's noise no longer shows in the accuracy
+#: (``benchmarks/bench_budget.py``: 1 + 0 epochs at 4e-5 on 80,000 x 200 and 2.2e-4 on 20,000 x 100, the
+#: accuracy of 3 + 3 within 0.5 points). The bundled sets stay above it (digits: 2.7e-4 with 3 + 3).
+AUTO_SCORE_TOLERANCE = 2.5e-4
 
 #: At most this fraction of the training epochs goes to one request under "auto" (retraining costs them all).
 AUTO_BUDGET_FRACTION = 0.2

@@ -241,12 +241,12 @@ class StronglyConvexLedger(_Ledger):
         """Per-step noise standard deviation ``sqrt(2η) σ``."""
         return math.sqrt(2.0 * self.step_size) * self.noise_std
 
-    @property
+    @functools.cached_property
     def kernel_noise_scale(self):
         """The kernels' per-step noise s_f ≥ ``sqrt(2η) σ`` (:func:`skunlearn.accounting.kernel_noise_scale`)."""
         return accounting.kernel_noise_scale(self.step_size, self.noise_std)
 
-    @property
+    @functools.cached_property
     def noise_grid(self):
         """Λ of the noisy steps (0 without noise), from public bounds only (:func:`skunlearn.accounting.noise_grid`).
 
@@ -259,7 +259,7 @@ class StronglyConvexLedger(_Ledger):
         scale = self.kernel_noise_scale
         return accounting.noise_grid(1.01 * (self.radius + self.step_size * self.lipschitz) + 21.0 * scale, scale)
 
-    @property
+    @functools.cached_property
     def rounding_shift(self):
         """``2e``: the rounding of both runs' steps, the noise grid's included, charged at every step."""
         return 2.0 * accounting.logistic_step_rounding_error(
@@ -280,7 +280,7 @@ class StronglyConvexLedger(_Ledger):
         return _charged_delta(self.conversion_delta, self._failure_delta(epsilon), self.target_delta,
                               epsilon <= self.target_epsilon)
 
-    @property
+    @functools.cached_property
     def conversion_delta(self):
         """The δ at which ρ is converted: the target less the failures' share at the target ε.
 
@@ -337,8 +337,12 @@ class StronglyConvexLedger(_Ledger):
 
     def epsilon(self):
         """(ε, order) of the current state, converted at :attr:`conversion_delta`."""
-        rho = self.rdp_coefficient()
-        return _to_dp(rho, self.conversion_delta)
+        return self._epsilon
+
+    @functools.cached_property
+    def _epsilon(self):
+        # Cached like ρ: a request reads it for the epoch search, the history entry and the certificate.
+        return _to_dp(self.rdp_coefficient(), self.conversion_delta)
 
     def guarantee(self):
         """(ε, δ): δ is the conversion's plus the grid sampler's failures at that ε (the target when ε meets it)."""
@@ -634,7 +638,7 @@ class PostProcessingLedger(_Ledger):
         per_step = self.step_size * self.gradient_clip * self._slack + 20.0 * self.noise_std * math.sqrt(self.n_params)
         return initial + self.phase_steps * per_step
 
-    @property
+    @functools.cached_property
     def noise_grid(self):
         """Λ of the current noisy phase (0 without noise): :func:`skunlearn.accounting.noise_grid` of public bounds."""
         if self.noise_std == 0:

@@ -117,6 +117,6 @@ def test_user_guide_and_mathematics(html):
     maths = page(html, "mathematics.html")
     for module in ("pnsgd", "floating_point", "post_processing", "renyi", "calibrate", "langevin"):
         assert f'id="module-skunlearn.accounting.{module}"' in maths
-    for module in ("skunlearn._defaults", "skunlearn._backends._ziggurat"):
+    for module in ("skunlearn._defaults", "skunlearn._backends._grid_noise", "skunlearn._backends._chacha20"):
         assert f'id="module-{module}"' in maths
     assert "Privacy amplification by iteration" in maths
