@@ -93,8 +93,14 @@ class UnlearningMixin:
         return self.__dict__.setdefault("_lock", threading.RLock())
 
     def __getstate__(self):
-        state = dict(super().__getstate__())  # a copy: never drop the lock from the live instance
-        state.pop("_lock", None)
+        # Under the request lock, with the dense slot array copied: a request scrubs the forgotten rows of
+        # that array in place (see _process_request), and pickle serialises the arrays after this returns.
+        with self._request_lock:
+            state = dict(super().__getstate__())  # a copy: never drop the lock from the live instance
+            state.pop("_lock", None)
+            published = state.get("_state")
+            if published is not None and not sp.issparse(published.X_slots) and published.X_slots.flags.writeable:
+                state["_state"] = published.replace(X_slots=published.X_slots.copy())
         return state
 
     def _published(self):
@@ -485,41 +491,58 @@ class UnlearningMixin:
                     )
                 epochs = max_epochs
 
-            # The new arrays: copies, with the forgotten rows scrubbed (the published ones are never written,
-            # and may be read-only, e.g. memory-mapped by joblib).
+            # The new arrays, with the forgotten rows scrubbed. A dense, writeable X is scrubbed in place (a copy
+            # of X costs as much as an epoch at scale): the rows' values are saved first and put back if anything
+            # below fails or is interrupted, so a request is still all-or-nothing. Sparse or read-only X (joblib
+            # may memory-map it): a scrubbed copy, the published array never written.
             X_slots, y_slots, removed_mask = state.X_slots, state.y_slots, state.removed_mask
             writeable = (X_slots.data if sp.issparse(X_slots) else X_slots).flags.writeable  # joblib may memmap
-            if new_ids.size or not writeable:
-                X_slots, y_slots, removed_mask = scrub_rows(X_slots, new_slots), y_slots.copy(), removed_mask.copy()
-                y_slots[new_slots] = 0
-                removed_mask[new_ids] = True
-            slots = {"X_slots": X_slots, "y_slots": y_slots, "batch_bounds": state.batch_bounds,
-                     "noise_key": state.noise_key}
-            start_ledger, ledger = ledger, ledger.advanced(epochs)
-            params, noise_counter, ledger, quiet_epochs = self._finetune(
-                state, slots, np.array(state.params, copy=True), weight, epochs, start_ledger, ledger)
-            # The history lives in the ledger (never read back from the public certificate_): a new request opens
-            # an entry, a continuation (partial_unlearn without rows) adds its epochs to the last one.
-            history = start_ledger.history
-            if new_ids.size or history:
-                if new_ids.size:
-                    entry = {"rows": int(new_ids.size), "epochs": 0}
-                else:
-                    entry, history = dict(history[-1]), history[:-1]
-                entry["epochs"] += int(epochs)
-                if quiet_epochs is not None:  # noise-free epochs the ledger counted (see _finetune)
-                    entry["finetune_epochs"] = entry.get("finetune_epochs", 0) + int(quiet_epochs)
-                entry["epsilon"], entry["delta"] = ledger.guarantee()
-                history = history + (entry,)
-            ledger = ledger.with_history(history)
-            removed = np.flatnonzero(removed_mask)
-            parameters = self._parameter_attributes(params, state)
-            new_state = state.replace(
-                X_slots=X_slots, y_slots=y_slots, weight=weight, removed_mask=removed_mask, params=params,
-                noise_counter=noise_counter, ledger=ledger,
-                attributes={**parameters, "certificate_": ledger.certificate(state.noise_secrecy,
-                                                                             parameter_hash(parameters)),
-                            "removed_indices_": removed, "n_retained_": int(removed_mask.size - removed.size)},
-            )
-            self._state = new_state  # publish: the one reference swap
+            saved_rows = None
+            try:
+                if new_ids.size or not writeable:
+                    if writeable and not sp.issparse(X_slots):
+                        saved_rows = X_slots[new_slots]  # a copy (fancy indexing), taken before any write
+                        X_slots[new_slots] = 0
+                    else:
+                        X_slots = scrub_rows(X_slots, new_slots)
+                    y_slots, removed_mask = y_slots.copy(), removed_mask.copy()
+                    y_slots[new_slots] = 0
+                    removed_mask[new_ids] = True
+                self._finish_request(state, ledger, epochs, weight, new_ids, X_slots, y_slots, removed_mask)
+            except BaseException:
+                if saved_rows is not None:
+                    state.X_slots[new_slots] = saved_rows
+                raise
         return self
+
+    def _finish_request(self, state, ledger, epochs, weight, new_ids, X_slots, y_slots, removed_mask):
+        """The request's epochs, history entry and new state, published by one reference swap."""
+        slots = {"X_slots": X_slots, "y_slots": y_slots, "batch_bounds": state.batch_bounds,
+                 "noise_key": state.noise_key}
+        start_ledger, ledger = ledger, ledger.advanced(epochs)
+        params, noise_counter, ledger, quiet_epochs = self._finetune(
+            state, slots, np.array(state.params, copy=True), weight, epochs, start_ledger, ledger)
+        # The history lives in the ledger (never read back from the public certificate_): a new request opens
+        # an entry, a continuation (partial_unlearn without rows) adds its epochs to the last one.
+        history = start_ledger.history
+        if new_ids.size or history:
+            if new_ids.size:
+                entry = {"rows": int(new_ids.size), "epochs": 0}
+            else:
+                entry, history = dict(history[-1]), history[:-1]
+            entry["epochs"] += int(epochs)
+            if quiet_epochs is not None:  # noise-free epochs the ledger counted (see _finetune)
+                entry["finetune_epochs"] = entry.get("finetune_epochs", 0) + int(quiet_epochs)
+            entry["epsilon"], entry["delta"] = ledger.guarantee()
+            history = history + (entry,)
+        ledger = ledger.with_history(history)
+        removed = np.flatnonzero(removed_mask)
+        parameters = self._parameter_attributes(params, state)
+        new_state = state.replace(
+            X_slots=X_slots, y_slots=y_slots, weight=weight, removed_mask=removed_mask, params=params,
+            noise_counter=noise_counter, ledger=ledger,
+            attributes={**parameters, "certificate_": ledger.certificate(state.noise_secrecy,
+                                                                         parameter_hash(parameters)),
+                        "removed_indices_": removed, "n_retained_": int(removed_mask.size - removed.size)},
+        )
+        self._state = new_state  # publish: the one reference swap
