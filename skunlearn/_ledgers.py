@@ -45,6 +45,20 @@ def _positive_finite(ledger, names):
                     and math.isfinite(getattr(ledger, name)) and getattr(ledger, name) > 0)]
 
 
+#: Cached derived values (functools.cached_property) that a change of the history alone, or noise-free
+#: post-processing, leaves as they are: carried over so that a request computes its bound once.
+_CARRIED_CACHES = ("_rdp_coefficient", "_epsilon", "conversion_delta", "rounding_shift", "noise_grid",
+                   "kernel_noise_scale", "_gradient_clipping_rho")
+
+
+def _carry_caches(old, new):
+    """``new`` with ``old``'s cached derived values (only where they cannot differ: see the callers)."""
+    for name in _CARRIED_CACHES:
+        if name in old.__dict__:
+            new.__dict__[name] = old.__dict__[name]
+    return new
+
+
 class _Ledger:
     """What every ledger offers the request handling of :class:`UnlearningMixin`.
 
@@ -95,8 +109,8 @@ class _Ledger:
         while kept < min(len(history), len(self.history)) and history[kept] is self.history[kept]:
             kept += 1
         if kept == len(self.history) and type(self.history) is FrozenHistory:
-            return dataclasses.replace(self, history=self.history.extended(history[kept:]))
-        return dataclasses.replace(self, history=FrozenHistory().extended(history))
+            return _carry_caches(self, dataclasses.replace(self, history=self.history.extended(history[kept:])))
+        return _carry_caches(self, dataclasses.replace(self, history=FrozenHistory().extended(history)))
 
     def replayed(self):
         """This state recomputed request by request from the state before the first one.
@@ -408,14 +422,22 @@ class StronglyConvexLedger(_Ledger):
         retained rows once the target is met) contract the coupled distance but
         pay nothing: only the noisy steps since the last request enter ρ.
         """
-        steps = int(epochs) * self.n_batches
-        return dataclasses.replace(self, steps_run=self.steps_run + steps,
-                                   noisy_steps=self.noisy_steps + (steps if noisy else 0),
-                                   noise_free_steps=self.noise_free_steps + (0 if noisy else steps))
+        memo = self.__dict__.setdefault("_advanced", {})  # the epoch search and the request ask for the same one
+        key = (int(epochs), bool(noisy))
+        if key not in memo:
+            steps = key[0] * self.n_batches
+            memo[key] = dataclasses.replace(self, steps_run=self.steps_run + steps,
+                                            noisy_steps=self.noisy_steps + (steps if noisy else 0),
+                                            noise_free_steps=self.noise_free_steps + (0 if noisy else steps))
+        return memo[key]
 
     def post_processed(self, epochs):
-        """After ``epochs`` noise-free epochs on the retained rows: post-processing, the guarantee unchanged."""
-        return self.advanced(epochs, noisy=False)
+        """After ``epochs`` noise-free epochs on the retained rows: post-processing, the guarantee unchanged.
+
+        ρ reads the noisy steps since the last request only, and the failure share the noisy draws only
+        (``steps_run − noise_free_steps``), so the cached bound carries over.
+        """
+        return _carry_caches(self, self.advanced(epochs, noisy=False))
 
     def calibrated_noise(self, unlearning_epochs):
         """Smallest σ with which forgetting one row after training costs ``unlearning_epochs`` epochs.
