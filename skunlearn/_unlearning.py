@@ -98,6 +98,7 @@ class UnlearningMixin:
         with self._request_lock:
             state = dict(super().__getstate__())  # a copy: never drop the lock from the live instance
             state.pop("_lock", None)
+            state.pop("_pipeline", None)  # a weak reference (not picklable); only a warning reads it
             published = state.get("_state")
             if published is not None and not sp.issparse(published.X_slots) and published.X_slots.flags.writeable:
                 state["_state"] = published.replace(X_slots=published.X_slots.copy())
@@ -113,9 +114,12 @@ class UnlearningMixin:
 
         The old state stays published until the new one is whole.
         """
+        from .pipeline import remember_pipeline
+
         with self._request_lock:
             state = self._build_state(X, y, **options)
             self._state = state
+        remember_pipeline(self)  # a direct request to a pipeline's final step can then warn (PrivacyLeakWarning)
         return self
 
     # Training helpers --------------------------------------------------------------
@@ -466,6 +470,9 @@ class UnlearningMixin:
             )
 
     def _process_request(self, indices, positions, max_epochs, required):
+        from .pipeline import warn_if_pipeline_leaks
+
+        warn_if_pipeline_leaks(self)
         with self._request_lock:
             state = self._published()
             rows, labels = request_positions(indices, positions, state.attributes.get("training_index_"))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import warnings
+import weakref
 from typing import Iterable
 
 from numpy.typing import ArrayLike
@@ -12,7 +17,67 @@ from sklearn.utils import get_tags
 from ._unlearning import UnlearningMixin
 from ._validation import check_is_fitted
 
-__all__ = ["unlearn_pipeline"]
+__all__ = ["PrivacyLeakWarning", "UnlearningPipeline", "unlearn_pipeline"]
+
+
+class PrivacyLeakWarning(UserWarning):
+    """A choice the estimator can see leaks the rows its certificate says were forgotten.
+
+    Named as diffprivlib names its own: raised, for instance, by a request on the
+    final step of a ``Pipeline`` whose earlier steps were fitted on the training
+    rows (``pipe[-1].unlearn(...)``): the certificate covers that step's input
+    rows as given, and the fitted steps before it still depend on the rows.
+    """
+
+
+#: Set while :func:`unlearn_pipeline` forwards a request it has checked (per thread).
+_CHECKED = threading.local()
+
+_PIPELINE_FILE = os.path.join("sklearn", "pipeline.py")
+
+
+def enclosing_pipeline(estimator):
+    """The ``Pipeline`` whose ``fit`` is fitting ``estimator`` as its final step, or None (read from the stack).
+
+    scikit-learn's ``Pipeline.fit`` calls the final step's ``fit`` with the
+    transformed rows; the step cannot otherwise know what came before it.
+    """
+    frame = sys._getframe(1)
+    for _ in range(16):
+        if frame is None:
+            return None
+        code = frame.f_code
+        if code.co_filename.endswith(_PIPELINE_FILE) and code.co_name in ("fit", "fit_transform", "fit_predict"):
+            pipeline = frame.f_locals.get("self")
+            if isinstance(pipeline, Pipeline) and pipeline.steps and pipeline.steps[-1][1] is estimator:
+                return pipeline
+        frame = frame.f_back
+    return None
+
+
+def remember_pipeline(estimator):
+    """Record (weakly) the Pipeline fitting ``estimator``, if any: :func:`warn_if_pipeline_leaks` reads it."""
+    pipeline = enclosing_pipeline(estimator)
+    estimator.__dict__["_pipeline"] = None if pipeline is None else weakref.ref(pipeline)
+
+
+def warn_if_pipeline_leaks(estimator):
+    """Raise :class:`PrivacyLeakWarning` on a direct request to a pipeline's final step after fitted steps."""
+    if getattr(_CHECKED, "active", False):
+        return
+    reference = estimator.__dict__.get("_pipeline")
+    pipeline = None if reference is None else reference()
+    if pipeline is None or not pipeline.steps or pipeline.steps[-1][1] is not estimator:
+        return
+    fitted = [name for name, step in pipeline.steps[:-1] if _fitted_on_rows(step)]
+    if fitted:
+        warnings.warn(
+            f"this estimator is the final step of a Pipeline whose step(s) {fitted!r} were fitted on the training "
+            "rows: a request here forgets the rows from this step only, and the certificate covers its input rows "
+            "as given, not the pipeline. Use unlearn_pipeline(pipeline, ...) or UnlearningPipeline.unlearn, which "
+            "refuse such steps unless declared public.",
+            PrivacyLeakWarning, stacklevel=4,
+        )
 
 
 def _fitted_on_rows(step):
@@ -136,8 +201,63 @@ def unlearn_pipeline(
             "public preprocessing (FunctionTransformer, statistics from public data), or, if the step's "
             f"state is public, say so: public_steps={[step_name for step_name, _ in fitted]!r}."
         )
-    if max_epochs is None:
-        final.unlearn(indices, positions=positions)
-    else:
-        final.partial_unlearn(indices, positions=positions, max_epochs=max_epochs)
+    _CHECKED.active = True
+    try:
+        if max_epochs is None:
+            final.unlearn(indices, positions=positions)
+        else:
+            final.partial_unlearn(indices, positions=positions, max_epochs=max_epochs)
+    finally:
+        _CHECKED.active = False
     return pipeline
+
+
+class UnlearningPipeline(Pipeline):
+    """A ``Pipeline`` that forgets rows: ``unlearn`` applies :func:`unlearn_pipeline`'s rules.
+
+    The checked path is the short one: ``pipe.unlearn(rows)`` refuses a step
+    fitted on the training rows unless it is named in ``public_steps``, and
+    forwards the request to the final step otherwise.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator)
+        As for ``Pipeline``; the last a NoisyLogisticRegression or NoisyMLPClassifier.
+    public_steps : tuple of str, default=()
+        Steps whose fitted state you vouch for as public.
+    transform_input, memory, verbose
+        As for ``Pipeline``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import FunctionTransformer, StandardScaler
+    >>> from skunlearn import NoisyLogisticRegression
+    >>> from skunlearn.pipeline import UnlearningPipeline
+    >>> X, y = load_digits(return_X_y=True)
+    >>> pipe = UnlearningPipeline([("scale", FunctionTransformer(lambda X: X / 16.0)),
+    ...                            ("model", NoisyLogisticRegression(random_state=0))]).fit(X, y)
+    >>> pipe.unlearn(positions=[0, 1])[-1].removed_indices_.tolist()
+    [0, 1]
+    >>> fitted = UnlearningPipeline([("scale", StandardScaler()),
+    ...                              ("model", NoisyLogisticRegression(random_state=0))]).fit(X, y)
+    >>> fitted.unlearn(positions=[0])
+    Traceback (most recent call last):
+    ...
+    ValueError: step 'scale' (StandardScaler) was fitted on the training rows: ...
+    """
+
+    def __init__(self, steps: list, *, public_steps: Iterable[str] = (), transform_input: list | None = None,
+                 memory: object = None, verbose: bool = False) -> None:
+        super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
+        self.public_steps = public_steps
+
+    def unlearn(self, indices: ArrayLike | None = None, *, positions: ArrayLike | None = None) -> UnlearningPipeline:
+        """Forget rows through the pipeline (see :func:`unlearn_pipeline`); returns the pipeline."""
+        return unlearn_pipeline(self, indices, positions=positions, public_steps=self.public_steps)
+
+    def partial_unlearn(self, indices: ArrayLike | None = None, *, positions: ArrayLike | None = None,
+                        max_epochs: int = 1) -> UnlearningPipeline:
+        """``partial_unlearn`` of the final step, with the same checks; returns the pipeline."""
+        return unlearn_pipeline(self, indices, positions=positions, public_steps=self.public_steps,
+                                max_epochs=max_epochs)

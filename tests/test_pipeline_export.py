@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -160,3 +161,33 @@ def test_export_serves_as_the_last_step_of_a_deployed_pipeline(data):
     assert deployed[-1].certificate_.rows_forgotten == 1
     with pytest.raises(TypeError, match="cannot be fitted"):
         deployed.fit(X, y)
+
+
+def test_a_direct_request_to_a_pipelines_final_step_after_a_fitted_scaler_warns():
+    import warnings
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from skunlearn.pipeline import PrivacyLeakWarning, UnlearningPipeline
+
+    X, y = load_digits(return_X_y=True)
+    leaky = make_pipeline(StandardScaler(), NoisyLogisticRegression(max_iter=3, random_state=0)).fit(X, y)
+    with pytest.warns(PrivacyLeakWarning, match="standardscaler"):
+        leaky[-1].unlearn([1])
+    public = make_pipeline(FunctionTransformer(lambda X: X / 16.0),
+                           NoisyLogisticRegression(max_iter=3, random_state=0)).fit(X, y)
+    alone = NoisyLogisticRegression(max_iter=3, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrivacyLeakWarning)
+        public[-1].unlearn([1])  # stateless steps: no warning
+        alone.unlearn([1])
+        unlearn_pipeline(leaky, positions=[2], public_steps=["standardscaler"])  # declared public: checked path
+    pipe = UnlearningPipeline([("scale", StandardScaler()),
+                               ("model", NoisyLogisticRegression(max_iter=3, random_state=0))]).fit(X, y)
+    with pytest.raises(ValueError, match="'scale'"):
+        pipe.unlearn(positions=[0])
+    assert pipe[-1].n_retained_ == len(y)
+    pipe.set_params(public_steps=("scale",)).unlearn(positions=[0])
+    assert pipe[-1].removed_indices_.tolist() == [0]
+    assert pickle.loads(pickle.dumps(leaky))[-1].n_retained_ == leaky[-1].n_retained_  # the weak reference stays out
