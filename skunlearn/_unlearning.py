@@ -12,6 +12,7 @@ are serialised by a lock (a second thread waits, it never interleaves), and
 from __future__ import annotations
 
 import threading
+import warnings
 from numbers import Integral
 from typing import TypeVar
 
@@ -396,7 +397,14 @@ class UnlearningMixin:
         """
         if isinstance(max_epochs, bool) or not isinstance(max_epochs, Integral) or max_epochs < 0:
             raise ValueError(f"max_epochs must be an integer >= 0, got {max_epochs!r}")
-        return self._process_request(indices, positions, max_epochs=int(max_epochs), required=False)
+        self._process_request(indices, positions, max_epochs=int(max_epochs), required=False)
+        if max_epochs == 0 and not self.certificate_.satisfied:
+            warnings.warn(
+                "partial_unlearn(max_epochs=0) registered the rows without a noisy epoch: the certificate is "
+                f"{self.certificate_.epsilon:g} until partial_unlearn(max_epochs >= 1) runs the epochs it needs",
+                UserWarning, stacklevel=2,
+            )
+        return self
 
     def export(self) -> CertifiedPredictor:
         """A predict-only copy for deployment that carries no training data.

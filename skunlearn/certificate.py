@@ -799,8 +799,8 @@ class UnlearningCertificate:
         return (
             f"({_fmt(self.epsilon)}, {self.delta:.3g})-{self.method} certificate{order}: {status} "
             f"for target ({_fmt(self.target_epsilon)}, {self.target_delta:.3g}); "
-            f"{self.rows_forgotten} rows in {self.requests} requests forgotten, "
-            f"{self.steps} noisy steps at noise {self.noise:.4g}"
+            f"{_plural(self.rows_forgotten, 'row')} in {_plural(self.requests, 'request')} forgotten, "
+            f"{_plural(self.steps, 'noisy step')} at noise {self.noise:.4g}"
         )
 
     def _repr_html_(self) -> str:
@@ -812,7 +812,7 @@ class UnlearningCertificate:
             ("method", f"{self.method} — {self.reference}"),
             ("neighbouring relation", self.neighbouring),
             ("noise, steps", f"{self.noise:.4g}, {self.steps}"),
-            ("forgotten", f"{self.rows_forgotten} rows in {self.requests} requests"),
+            ("forgotten", f"{_plural(self.rows_forgotten, 'row')} in {_plural(self.requests, 'request')}"),
         ]
         rows += [(f"constant {k}", f"{v:.6g}" if isinstance(v, float) else str(v)) for k, v in self.constants.items()]
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
@@ -867,6 +867,11 @@ def _matches(claimed, actual, rtol):
             return claimed is actual
         return math.isclose(float(claimed), float(actual), rel_tol=rtol, abs_tol=0.0) or claimed == actual
     return claimed == actual
+
+
+def _plural(number, noun):
+    """``"1 row"``, ``"2 rows"``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _fmt(value: float) -> str:

@@ -203,7 +203,8 @@ def model_clipping_deltas(epsilon: float, r: float, n_steps: int) -> np.ndarray:
             deltas.append(0.0)
             continue
         # Once δ_t is below what binary64 can divide by, ε̃_t is infinite and the contraction is total (θ = 0).
-        effective = np.log1p(np.expm1(epsilon) / delta)
+        with np.errstate(over="ignore"):  # an infinite ratio is the intended limit (θ = 0 below)
+            effective = np.log1p(np.expm1(epsilon) / delta)
         delta = delta * gaussian_hockey_stick(effective, r)
         deltas.append(delta)
     return np.asarray(deltas, dtype=float)
