@@ -282,17 +282,34 @@ class StronglyConvexLedger(_Ledger):
             tasks=step_tasks(self.largest_batch_size), grid=self.noise_grid,
         )
 
+    @property
+    def _draws(self):
+        """Normals the run has drawn: every noisy step draws p."""
+        return (self.steps_run - self.noise_free_steps) * self.n_features * self.n_outputs
+
     def _failure_delta(self, epsilon):
-        """What the grid sampler's failures add to δ at ε: every noisy step of the run draws p normals."""
+        """What the grid sampler's failures add to δ at ε (:func:`skunlearn.accounting.grid_failure_delta`)."""
         if self.noise_std == 0 or not math.isfinite(epsilon):  # an infinite ε claims nothing
             return 0.0
-        draws = (self.steps_run - self.noise_free_steps) * self.n_features * self.n_outputs
-        return accounting.grid_failure_delta(epsilon, draws, self.kernel_noise_scale / self.noise_grid)
+        return accounting.grid_failure_delta(epsilon, self._draws, self.kernel_noise_scale / self.noise_grid)
+
+    @functools.cached_property
+    def certified_target_epsilon(self):
+        """The ε the state aims for: the target, or less where the failures' share ``∝ e^ε`` would exceed δ / 4.
+
+        A smaller ε than the target is a stronger claim, so a large target
+        (beyond about 30) is met with ε at the cap
+        (:func:`skunlearn.accounting.failure_epsilon_cap`) instead of never.
+        """
+        if self.noise_std == 0:
+            return self.target_epsilon
+        cap = accounting.failure_epsilon_cap(self.target_delta, self._draws, self.kernel_noise_scale / self.noise_grid)
+        return min(self.target_epsilon, cap)
 
     def guarantee_at(self, epsilon):
         """The δ that goes with ε (see :meth:`guarantee`)."""
         return _charged_delta(self.conversion_delta, self._failure_delta(epsilon), self.target_delta,
-                              epsilon <= self.target_epsilon)
+                              epsilon <= self.certified_target_epsilon)
 
     @functools.cached_property
     def conversion_delta(self):
@@ -300,7 +317,7 @@ class StronglyConvexLedger(_Ledger):
 
         Shrunk by 2⁻⁵⁰ relative, so that its sum with that share cannot round above the target.
         """
-        return (self.target_delta - self._failure_delta(self.target_epsilon)) * (1.0 - 2.0**-50)
+        return (self.target_delta - self._failure_delta(self.certified_target_epsilon)) * (1.0 - 2.0**-50)
 
     def minimum_noise(self):
         """Smallest σ whose per-step noise is ``NOISE_FLOOR_ULPS`` ulps of the largest parameter (R)."""
@@ -449,10 +466,11 @@ class StronglyConvexLedger(_Ledger):
         """
         probe = self.advanced(self.train_epochs, noisy=self.private_training).with_removed([self.n_slots - 1])
 
-        def epsilon_at(noise):
-            return dataclasses.replace(probe, noise_std=noise).advanced(unlearning_epochs).epsilon()[0]
+        def excess(noise):  # ε over the ε the state can certify (the target, or the failures' cap)
+            state = dataclasses.replace(probe, noise_std=noise).advanced(unlearning_epochs)
+            return state.epsilon()[0] / state.certified_target_epsilon
 
-        return max(accounting.calibrate_noise(epsilon_at, self.target_epsilon), self.minimum_noise())
+        return max(accounting.calibrate_noise(excess, 1.0), self.minimum_noise())
 
     # Checks of the record ----------------------------------------------------------
 
@@ -674,6 +692,15 @@ class PostProcessingLedger(_Ledger):
         return accounting.grid_failure_delta(epsilon, self.phase_steps * self.n_params,
                                              self.noise_std / self.noise_grid)
 
+    @property
+    def certified_target_epsilon(self):
+        """The target ε, or less where the failures' share would exceed δ / 4 (see the strongly convex ledger)."""
+        if self.noise_std == 0:
+            return self.target_epsilon
+        cap = accounting.failure_epsilon_cap(self.target_delta, self.phase_steps * self.n_params,
+                                             self.noise_std / self.noise_grid)
+        return min(self.target_epsilon, cap)
+
     def _effective_radii(self):
         """(C₀, C₁, C₂) as the computed steps can realise them.
 
@@ -700,15 +727,15 @@ class PostProcessingLedger(_Ledger):
             return 0.0, 0.0
         if self.phase_steps == 0 or self.noise_std == 0:
             return math.inf, self.target_delta
+        aim = self.certified_target_epsilon
         if self.method == "gradient_clipping":
-            conversion = (self.target_delta - self._failure_delta(self.target_epsilon)) * (1.0 - 2.0**-50)
+            conversion = (self.target_delta - self._failure_delta(aim)) * (1.0 - 2.0**-50)
             epsilon = _to_dp(self._gradient_clipping_rho, conversion)[0]
             return epsilon, _charged_delta(conversion, self._failure_delta(epsilon), self.target_delta,
-                                           epsilon <= self.target_epsilon)
+                                           epsilon <= aim)
         _, _, clip_radius = self._effective_radii()
-        deltas = accounting.model_clipping_deltas(
-            self.target_epsilon, 2.0 * clip_radius / self.noise_std, self.phase_steps)
-        return self.target_epsilon, float(deltas[-1]) + self._failure_delta(self.target_epsilon)
+        deltas = accounting.model_clipping_deltas(aim, 2.0 * clip_radius / self.noise_std, self.phase_steps)
+        return aim, float(deltas[-1]) + self._failure_delta(aim)
 
     def with_removed(self, slots):
         if len(slots) == 0:
@@ -735,8 +762,11 @@ class PostProcessingLedger(_Ledger):
         """Smallest σ that meets the target within ``unlearning_epochs`` noisy epochs (never below the floor)."""
         probe = dataclasses.replace(self, rows_forgotten=1, phase_steps=unlearning_epochs * self.steps_per_epoch)
         if self.method == "gradient_clipping":
-            noise = accounting.calibrate_noise(
-                lambda noise: dataclasses.replace(probe, noise_std=noise).guarantee()[0], self.target_epsilon)
+            def excess(noise):
+                state = dataclasses.replace(probe, noise_std=noise)
+                return state.guarantee()[0] / state.certified_target_epsilon
+
+            noise = accounting.calibrate_noise(excess, 1.0)
         else:
             # Model clipping: δ_T falls as σ grows (r = 2C₂/σ shrinks); find where δ_T / δ crosses 1.
             noise = accounting.calibrate_noise(

@@ -178,6 +178,7 @@ __all__ = [
     "NOISE_FLOOR_ULPS",
     "UNIT_ROUNDOFF",
     "clip_slack",
+    "failure_epsilon_cap",
     "gamma",
     "grid_failure_delta",
     "grid_noise_failure_probability",
@@ -575,3 +576,30 @@ def grid_failure_delta(epsilon: float, draws: float, scale: float) -> float:
         return 0.0
     epsilon = _non_negative("epsilon", epsilon)
     return float((1.0 + math.exp(min(epsilon, 700.0))) * draws * grid_noise_failure_probability(scale))
+
+
+def failure_epsilon_cap(delta: float, draws: float, scale: float, *, share: float = 0.25) -> float:
+    """The largest ε at which D draws' failure share ``(1 + e^ε) τ D`` stays within ``share · δ``.
+
+    The failure share grows like ``e^ε``: a target ε near ``log(δ / (τ D))``
+    (about 30 at δ = 1e-6 and 10⁹ draws) cannot be met at δ. A certificate
+    may claim a *smaller* ε than its target — a stronger statement — so the
+    ledgers certify ``min(ε_target, cap)`` instead of refusing a large target.
+
+    Examples
+    --------
+    >>> import math
+    >>> cap = failure_epsilon_cap(1e-6, 1e9, 2.0**25)
+    >>> 25 < cap < 40
+    True
+    >>> grid_failure_delta(cap, 1e9, 2.0**25) <= 0.25e-6 * (1 + 1e-12)
+    True
+    >>> failure_epsilon_cap(1e-6, 0, 2.0**25)
+    inf
+    """
+    delta = _positive("delta", delta)
+    draws = _non_negative("draws", draws)
+    if draws == 0:
+        return math.inf
+    ratio = float(share) * delta / (draws * grid_noise_failure_probability(scale))
+    return math.log(ratio - 1.0) if ratio > 2.0 else 0.0
