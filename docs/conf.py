@@ -51,6 +51,7 @@ templates_path = ["_templates"]
 exclude_patterns = [
     "_build",
     "_gallery_src",
+    "notebooks/CHANGELOG.md",
     "auto_examples/*.ipynb",  # sphinx-gallery's download copies, not pages
     "**.ipynb_checkpoints",
 ]
@@ -136,6 +137,8 @@ def _stage_sources():
             stale.unlink()
     notebook = EXAMPLES / "quickstart.ipynb"
     _write_if_changed(DOCS / "notebooks" / "quickstart.ipynb", notebook.read_text(encoding="utf-8"))
+    # The changelog page includes the repository's CHANGELOG.md, staged here (the docs may be built from a copy).
+    _write_if_changed(DOCS / "notebooks" / "CHANGELOG.md", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"))
 
 
 _stage_sources()

@@ -120,3 +120,12 @@ def test_user_guide_and_mathematics(html):
     for module in ("skunlearn._defaults", "skunlearn._backends._grid_noise", "skunlearn._backends._chacha20"):
         assert f'id="module-{module}"' in maths
     assert "Privacy amplification by iteration" in maths
+
+
+def test_readme_is_short_and_the_rest_lives_in_the_docs(html):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 150
+    assert "X.max(axis=0)" not in readme  # statistics of the private rows do not keep the guarantee
+    for name, text in (("guide", "How the noise is set"), ("results", "bench_unlearning"),
+                       ("install", "Building these pages"), ("changelog", "Unreleased")):
+        assert text in page(html, f"{name}.html"), name
