@@ -19,7 +19,7 @@ from skunlearn.audit import audit_unlearning, make_canary
 
 def main(trials=100):
     X, y = load_breast_cancer(return_X_y=True)
-    X = X[:150] / X.max(axis=0)  # scaling by a public bound keeps the guarantee
+    X = X[:150] / X.max(axis=0)  # the maxima published in the dataset's DESCR: public bounds
     X, y, canary = make_canary(X, y[:150])
 
     estimator = NoisyLogisticRegression(batch_size=32, max_iter=20)

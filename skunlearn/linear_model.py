@@ -201,7 +201,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     >>> from sklearn.datasets import load_breast_cancer
     >>> from skunlearn import NoisyLogisticRegression
     >>> X, y = load_breast_cancer(return_X_y=True)
-    >>> X = X / X.max(axis=0)  # the features' public ranges, for this example
+    >>> X = X / X.max(axis=0)  # the maxima the dataset's documentation (DESCR) publishes: public bounds
     >>> model = NoisyLogisticRegression(random_state=0).fit(X, y)  # seeded: reproducible here (see random_state)
     >>> model.score(X, y) > 0.9
     True
