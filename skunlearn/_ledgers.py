@@ -298,7 +298,7 @@ class StronglyConvexLedger(_Ledger):
         """The ε the state aims for: the target, or less where the failures' share ``∝ e^ε`` would exceed δ / 4.
 
         A smaller ε than the target is a stronger claim, so a large target
-        (beyond about 30) is met with ε at the cap
+        (beyond about 10–20, by the number of draws) is met with ε at the cap
         (:func:`skunlearn.accounting.failure_epsilon_cap`) instead of never.
         """
         if self.noise_std == 0:

@@ -582,7 +582,8 @@ def failure_epsilon_cap(delta: float, draws: float, scale: float, *, share: floa
     """The largest ε at which D draws' failure share ``(1 + e^ε) τ D`` stays within ``share · δ``.
 
     The failure share grows like ``e^ε``: a target ε near ``log(δ / (τ D))``
-    (about 30 at δ = 1e-6 and 10⁹ draws) cannot be met at δ. A certificate
+    (about 11 at δ = 1e-6, 10⁹ draws and σ' ≈ 2²⁵; 21 at 10⁵ draws) cannot be
+    met at δ. A certificate
     may claim a *smaller* ε than its target — a stronger statement — so the
     ledgers certify ``min(ε_target, cap)`` instead of refusing a large target.
 
@@ -590,7 +591,7 @@ def failure_epsilon_cap(delta: float, draws: float, scale: float, *, share: floa
     --------
     >>> import math
     >>> cap = failure_epsilon_cap(1e-6, 1e9, 2.0**25)
-    >>> 25 < cap < 40
+    >>> 9 < cap < 13
     True
     >>> grid_failure_delta(cap, 1e9, 2.0**25) <= 0.25e-6 * (1 + 1e-12)
     True
