@@ -221,11 +221,26 @@ def _demo(args) -> int:
     return 0
 
 
+def _warmup(args) -> int:
+    """Compile (or load) every CPU kernel, for float32 and float64 data, dense and sparse."""
+    import time
+
+    from ._backends import _numba_sparse, numba_cpu
+
+    start = time.perf_counter()
+    for dtype in (np.float64, np.float32):
+        numba_cpu.warm_up(dtype)
+    _numba_sparse._warm_up()
+    print(f"kernels ready in {time.perf_counter() - start:.1f} s (cached by numba for later processes)")
+    return 0
+
+
 def main(argv=None) -> int:
     """Entry point of ``python -m skunlearn``."""
     parser = argparse.ArgumentParser(
         prog="python -m skunlearn",
-        description="Command line of skunlearn: a demo of certified unlearning, and a privacy calculator.",
+        description="Command line of skunlearn: a demo of certified unlearning, a privacy calculator, and the "
+                    "kernels' ahead-of-time compilation.",
     )
     subparsers = parser.add_subparsers(dest="command")
     demo = subparsers.add_parser("demo", help="fit, unlearn and certify on a dataset scikit-learn ships")
@@ -236,6 +251,8 @@ def main(argv=None) -> int:
                            "against whoever does not know it; default: the operating system's entropy)")
     demo.set_defaults(handler=_demo)
     _calibration_parser(subparsers).set_defaults(handler=_calibrate)
+    subparsers.add_parser("warmup", help="compile the numba kernels ahead of time (once per installation)") \
+        .set_defaults(handler=_warmup)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

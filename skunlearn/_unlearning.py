@@ -11,7 +11,9 @@ are serialised by a lock (a second thread waits, it never interleaves), and
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import warnings
 from numbers import Integral
 from typing import TypeVar
@@ -26,6 +28,8 @@ from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
 from ._state import fitted_attribute, scrub_rows, state_field
 from ._validation import check_classification_targets, check_is_fitted, check_sample_weight, validate_data
+
+_LOGGER = logging.getLogger("skunlearn")
 
 __all__ = ["UnlearningMixin", "certified_device"]
 
@@ -117,9 +121,12 @@ class UnlearningMixin:
         """
         from .pipeline import remember_pipeline
 
+        start = time.perf_counter()
         with self._request_lock:
             state = self._build_state(X, y, **options)
             self._state = state
+        _LOGGER.info("%s: fitted on %d rows in %.2f s", type(self).__name__, state.removed_mask.size,
+                     time.perf_counter() - start)
         remember_pipeline(self)  # a direct request to a pipeline's final step can then warn (PrivacyLeakWarning)
         return self
 
@@ -525,7 +532,7 @@ class UnlearningMixin:
                     removed_mask[new_ids] = True
                 self._finish_request(state, ledger, epochs, weight, new_ids, X_slots, y_slots, removed_mask)
             except BaseException:
-                if saved_rows is not None:
+                if saved_rows is not None and self.__dict__.get("_state") is state:  # not published: put back
                     state.X_slots[new_slots] = saved_rows
                 raise
         return self
@@ -561,3 +568,7 @@ class UnlearningMixin:
                         "removed_indices_": removed, "n_retained_": int(removed_mask.size - removed.size)},
         )
         self._state = new_state  # publish: the one reference swap
+        _LOGGER.info("%s: forgot %d row(s) with %d noisy + %d noise-free epoch(s); certificate (%.4g, %.3g), %s",
+                     type(self).__name__, int(new_ids.size), int(epochs), int(quiet_epochs or 0),
+                     ledger.guarantee()[0], ledger.guarantee()[1],
+                     "satisfied" if ledger.meets_target() else "NOT satisfied yet")

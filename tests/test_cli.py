@@ -137,3 +137,10 @@ def test_calibrate_radius_can_still_be_set(monkeypatch):
     assert main(["calibrate", "--epsilon", "1", "--n-samples", "100", "--l2", "0.01", "--unlearn-epochs", "1",
                  "--radius", "inf", "--smoothness", "0.25", "--lipschitz", "1"]) == 0
     assert calls[0][-1] == math.inf
+
+
+def test_warmup_compiles_or_loads_every_kernel(capsys):
+    from skunlearn.__main__ import main
+
+    assert main(["warmup"]) == 0
+    assert "kernels ready in" in capsys.readouterr().out

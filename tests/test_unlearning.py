@@ -330,3 +330,16 @@ def test_partial_unlearn_rejects_a_bad_budget(fitted):
         with pytest.raises(ValueError, match="max_epochs"):
             target.partial_unlearn([1], max_epochs=budget)
     assert_unchanged(before, target)
+
+
+def test_fits_and_requests_are_logged(caplog):
+    import logging
+
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    with caplog.at_level(logging.INFO, logger="skunlearn"):
+        NoisyLogisticRegression(max_iter=2, random_state=0).fit(X, y).unlearn([3])
+    messages = [record.getMessage() for record in caplog.records if record.name == "skunlearn"]
+    assert any("fitted on 150 rows" in message for message in messages)
+    assert any("forgot 1 row(s)" in message and "satisfied" in message for message in messages)

@@ -32,9 +32,11 @@ and the numpy reference draws the very same numbers. A noisy coordinate is
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import tempfile
+import time
 
 import numba
 import numpy as np
@@ -551,11 +553,35 @@ def _compile_lock():
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+_LOGGER = logging.getLogger("skunlearn")
+
+
+def _kernels_cached():
+    """Whether numba's cache already holds the dense kernel (an index file next to this module, or in NUMBA_CACHE_DIR)."""
+    directories = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")]
+    if numba.config.CACHE_DIR:
+        directories.append(numba.config.CACHE_DIR)
+    for directory in directories:
+        for _root, _dirs, files in os.walk(directory):
+            if any(name.startswith("numba_cpu._logistic_epochs-") and name.endswith(".nbi") for name in files):
+                return True
+    return False
+
+
 def warm_up(dtype):
-    """Compile (or load from numba's cache) every kernel for data of ``dtype``, once per process."""
+    """Compile (or load from numba's cache) every kernel for data of ``dtype``, once per process.
+
+    Before a first compilation it says so through the ``skunlearn`` logger (at
+    WARNING, so that it shows without any logging set-up): about a minute on
+    2 cores, once per installation.
+    """
     dtype = np.dtype(dtype)
     if dtype in _WARM_DTYPES:
         return
+    if not _WARM_DTYPES and not _kernels_cached():
+        _LOGGER.warning("skunlearn: compiling the numba kernels (about a minute on 2 cores, once per installation; "
+                        "`python -m skunlearn warmup` does it ahead of time)")
+    start = time.perf_counter()
     with _compile_lock():
         X = np.ones((8, 3), dtype=dtype)
         y = np.zeros(8, dtype=np.int64)
@@ -568,3 +594,4 @@ def warm_up(dtype):
                     bounds, 0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, 2.0**-30, kernel_key(0), np.uint64(0), 1)
         fill_normals(np.empty(4), kernel_key(0), 0, 2.0**25, 1.0)
     _WARM_DTYPES.add(dtype)
+    _LOGGER.info("kernels for %s data ready in %.1f s", dtype, time.perf_counter() - start)

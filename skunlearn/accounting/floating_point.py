@@ -164,6 +164,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -499,6 +500,7 @@ def kernel_noise_scale(step_size: float, noise_std: float) -> float:
     return math.sqrt(2.0 * step_size) * noise_std * (1.0 + 2.0**-50)
 
 
+@functools.lru_cache(maxsize=256)  # a pure function of its floats; a request reads it several times
 def grid_noise_failure_probability(
     scale: float, *, max_attempts: int = 12, max_tail_rounds: int = 24, rejection: float = 0.0056,
     tail_rejection: float = 0.08, widest_layer: float = 4.0,
