@@ -108,6 +108,7 @@ def canary_problem():
     NoisyMLPClassifier(hidden_layer_sizes=(16,), max_iter=60, batch_size=16, finetune_epochs=5,
                        unlearn_method="gradient_clipping"),
 ], ids=["logistic-minibatch", "logistic-full-batch", "mlp-model-clipping", "mlp-gradient-clipping"])
+@pytest.mark.slow
 @pytest.mark.parametrize("statistic", ["loss", "margin"])
 def test_empirical_bound_never_exceeds_the_certificate(canary_problem, estimator, statistic):
     X, y, canary = canary_problem
@@ -219,6 +220,7 @@ def test_pinned_audit_never_exceeds_the_certificate_of_a_sound_estimator(order_s
     assert np.ptp(result.unlearned_statistics) > 0 and np.ptp(result.certifying_statistics) > 0  # the noise shows
 
 
+@pytest.mark.slow
 def test_pinned_audit_catches_noise_below_one_ulp_that_the_unpinned_audit_misses(order_sensitive_problem):
     X, y, target = order_sensitive_problem
     porous = PorousLogisticRegression(max_iter=10, batch_size=16)
@@ -237,6 +239,7 @@ def test_pinned_audit_catches_noise_below_one_ulp_that_the_unpinned_audit_misses
         assert unpinned.epsilon_lower_bound < pinned.epsilon_lower_bound
 
 
+@pytest.mark.slow
 def test_pinned_audit_catches_the_porous_control_in_a_multiclass_problem():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((120, 5))

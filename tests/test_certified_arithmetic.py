@@ -31,6 +31,7 @@ def iris():
 # ---------------------------------------------------------------------------- noise that acts
 
 
+@pytest.mark.slow
 def test_two_noise_keys_with_the_same_batch_order_give_different_models_at_scale(wide):
     X, y = wide
     order = np.random.default_rng(0).permutation(X.shape[0])
@@ -53,6 +54,7 @@ def test_two_noise_keys_with_the_same_batch_order_give_different_models_at_scale
     assert np.abs(models[0]._params).max() <= models[0].radius_
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_samples", [400_000, 2_000_000])
 def test_defaults_fit_and_certify_requests_at_millions_of_rows(n_samples):
     rng = np.random.default_rng(0)

@@ -8,6 +8,8 @@ from sklearn.model_selection import GridSearchCV
 from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier
 from skunlearn.audit import audit_unlearning, make_canary
 
+pytestmark = pytest.mark.slow
+
 distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed: pip install 'skunlearn[dask]' to run the Dask tests")
 

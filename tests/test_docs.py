@@ -28,10 +28,10 @@ REQUIREMENTS = {  # importable module: distribution
 }
 
 missing = [dist for module, dist in REQUIREMENTS.items() if importlib.util.find_spec(module) is None]
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     bool(missing),
     reason=f"documentation requirements not installed ({', '.join(missing)}): pip install -e '.[docs]'",
-)
+)]
 
 
 @pytest.fixture(scope="module")

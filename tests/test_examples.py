@@ -58,6 +58,7 @@ def test_audit_example_catches_the_broken_unlearning():
     assert broken.epsilon_lower_bound > 1.0
 
 
+@pytest.mark.slow
 def test_notebook_executes():
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

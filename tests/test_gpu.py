@@ -18,6 +18,8 @@ from skunlearn._backends import (
 from skunlearn._backends._ziggurat import reference_normals
 from skunlearn._constants import cyclic_batch_bounds
 
+pytestmark = pytest.mark.gpu
+
 # The CuPy kernels still keep parameters in the data's type and their rounding is not accounted for in
 # the certificate, so the estimators refuse device="cuda"; the parity tests wait for the GPU issue
 # (float64 parameters, accounted arithmetic) to be done on a machine with a GPU.
