@@ -232,12 +232,14 @@ class UnlearningMixin:
             return weights, None, False  # weights 0 and 1 only: the unweighted constants and arithmetic
         return weights, bound, inferred
 
-    def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading, slots):
+    def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading, slots,
+                     losses=None):
         """``n_epochs`` epochs of the backend's ``kernel_name`` over ``slots`` from noise index ``counter``.
 
         One call for all epochs, or one per epoch with a progress line when
         ``verbose``; returns ``(params, next counter)``. ``params`` is updated
-        in place: pass a copy of published parameters.
+        in place: pass a copy of published parameters. ``losses`` (a list, for
+        kernels that report them): each epoch's mean loss is appended.
         """
         if n_epochs <= 0:
             return params, counter
@@ -246,18 +248,23 @@ class UnlearningMixin:
         threads = {} if n_jobs is None else {"n_threads": n_jobs}  # results never depend on it
         per_call = n_epochs if not self.verbose else 1
         for done in range(0, n_epochs, per_call):
+            reported = {} if losses is None else {"losses": np.empty(per_call)}
+            start = time.perf_counter()
             try:
                 params, counter = kernel(params, *leading, slots["X_slots"], slots["y_slots"], weight,
                                          slots["batch_bounds"], config, slots["noise_key"], counter, per_call,
-                                         **threads)
+                                         **threads, **reported)
             except SystemError as error:
                 # Ctrl-C inside a compiled kernel surfaces as "returned a result with an exception set".
                 if isinstance(error.__cause__, KeyboardInterrupt):
                     raise error.__cause__ from None
                 raise
+            if losses is not None:
+                losses.extend(float(value) for value in reported["losses"])
             if self.verbose:
-                print(f"[{type(self).__name__}] {phase} epoch {done + 1}/{n_epochs}, "
-                      f"parameter norm {np.linalg.norm(params):.4g}")
+                loss = f", loss {losses[-1]:.4g}" if losses else ""
+                print(f"[{type(self).__name__}] {phase} epoch {done + 1}/{n_epochs}{loss}, "
+                      f"parameter norm {np.linalg.norm(params):.4g}, {time.perf_counter() - start:.3f} s")
         return params, counter
 
     def _certifying_fit(self, X, y, rows, *, slot_order=None, noise_key=None):

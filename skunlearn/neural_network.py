@@ -146,6 +146,10 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         The σ of the noisy phase (calibrated or given).
     unlearning_epochs_, finetune_epochs_ : int
         The request budget used (``"auto"`` resolved).
+    loss_curve_ : list of float
+        Each training epoch's mean cross-entropy over its batches (as ``MLPClassifier`` records it).
+    loss_ : float
+        The last training epoch's.
     delta_ : float
         The target δ used (``delta``, or its default resolved from ``n_samples``).
     certificate_ : UnlearningCertificate
@@ -179,6 +183,8 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
     unlearning_noise_ = fitted_attribute()
     unlearning_epochs_ = fitted_attribute()
     finetune_epochs_ = fitted_attribute()
+    loss_curve_ = fitted_attribute()
+    loss_ = fitted_attribute()
     _layer_sizes = state_field("layer_sizes")
     _training_config = state_field("training_config")
     _activation_code = state_field("activation_code")
@@ -324,15 +330,17 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
             grid=accounting.noise_grid(1.01 * float(self.radius) + 21.0 * float(self.noise), float(self.noise))
             if self.noise > 0 else 0.0,
         )
+        loss_curve = []
         params, noise_counter = self._run_backend(
             "run_mlp_epochs", self._initial_params(init_rng, layer_sizes), slots["weight"], training_config,
-            int(self.max_iter), "training", 0, layer_sizes, slots=slots)
+            int(self.max_iter), "training", 0, layer_sizes, slots=slots, losses=loss_curve)
         config = {"layer_sizes": layer_sizes, "activation_code": activation_code, "activation": self.activation,
                   "training_config": training_config}
         parameters = self._parameter_attributes(params, config)
         attributes = {
             **features, "classes_": classes, "unlearning_noise_": noise, "delta_": delta, "n_iter_": int(self.max_iter),
             "unlearning_epochs_": unlearning_epochs, "finetune_epochs_": finetune_epochs,
+            "loss_curve_": loss_curve, "loss_": loss_curve[-1],
             "n_layers_": layer_sizes.size, "n_outputs_": int(classes.size), "out_activation_": "softmax",
             "certificate_": ledger.certificate(slots["noise_secrecy"], parameter_hash(parameters)),
             "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,

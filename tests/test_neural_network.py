@@ -185,3 +185,15 @@ def test_predict_checks_feature_count(digits):
     model = NoisyMLPClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         model.predict(X[:, :10])
+
+
+def test_loss_curve_records_each_training_epoch_and_falls():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    model = NoisyMLPClassifier(hidden_layer_sizes=(32,), max_iter=8, random_state=0).fit(X / 16.0, y)
+    curve = model.loss_curve_
+    assert len(curve) == 8 and model.loss_ == curve[-1]
+    assert curve[-1] < 0.5 * curve[0] and all(np.isfinite(curve))
+    # The same loss as the kernel's own routine at the start: log(10) for a near-uniform output.
+    assert abs(curve[0] - np.log(10)) < 1.0

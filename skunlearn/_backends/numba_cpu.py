@@ -428,7 +428,7 @@ def _global_norm(values):
 
 @njit(cache=True)
 def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, step_size, l2, noise_std, radius,
-                gradient_clip, grid, key, counter, n_epochs):
+                gradient_clip, grid, key, counter, n_epochs, losses):
     max_rows = 0
     for j in range(batch_bounds.size - 1):
         max_rows = max(max_rows, batch_bounds[j + 1] - batch_bounds[j])
@@ -448,12 +448,16 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
     noise_ratio = noise_std / grid if noise_std > 0.0 else 1.0  # σ' of the grid sampler
     scale_hi, scale_lo = scaled_widths(noise_ratio)
     inverse_grid = 1.0 / grid if noise_std > 0.0 else 0.0
-    for _ in range(n_epochs):
+    for epoch in range(n_epochs):
+        epoch_loss = 0.0
+        epoch_rows = 0.0
         for j in range(batch_bounds.size - 1):
             for i in range(params.size):
                 working[i] = params[i]
-            _, retained = _mlp_batch_gradient(working, sizes, X, y, weight, batch_bounds[j], batch_bounds[j + 1],
-                                              activation, buffer, gradient)
+            batch_loss, retained = _mlp_batch_gradient(working, sizes, X, y, weight, batch_bounds[j],
+                                                       batch_bounds[j + 1], activation, buffer, gradient)
+            epoch_loss += batch_loss
+            epoch_rows += retained
             if noise_std > 0.0:
                 # Serially: numba threads next to a multi-threaded BLAS would fight over the cores.
                 fill_grid_noise(noise, 0, noise.size, key, counter, noise_ratio, grid, scale_hi, scale_lo)
@@ -473,10 +477,14 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
             if noise_std > 0.0:
                 for i in range(params.size):
                     params[i] = _on_grid(params[i], grid, inverse_grid, noise[i])
+        # The epoch's mean loss over its batches, each at the parameters it was computed at (as MLPClassifier's
+        # loss_curve_ records it).
+        losses[epoch] = epoch_loss / epoch_rows if epoch_rows > 0 else np.nan
     return params, counter
 
 
-def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, noise_key, noise_counter, n_epochs):
+def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, noise_key, noise_counter, n_epochs,
+                   losses=None):
     """Run ``n_epochs`` cyclic epochs of one MLP phase (see ``MLPConfig``).
 
     Parameters
@@ -491,6 +499,8 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
     noise_key, noise_counter : int
         The grid-noise generator's 256-bit key and first index.
     n_epochs : int
+    losses : ndarray of shape (n_epochs,), float64, optional
+        Filled with each epoch's mean cross-entropy over its batches.
 
     Returns
     -------
@@ -501,8 +511,10 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
         return params, noise_counter
     _check_arrays(params, X, weight)
     warm_up(X.dtype)
+    losses = np.empty(int(n_epochs)) if losses is None else losses
     params, counter = _mlp_epochs(params, np.asarray(layer_sizes, dtype=np.int64), X, y, weight, batch_bounds,
-                                  *config.as_args(), kernel_key(noise_key, config.noise_core), np.uint64(noise_counter), int(n_epochs))
+                                  *config.as_args(), kernel_key(noise_key, config.noise_core),
+                                  np.uint64(noise_counter), int(n_epochs), losses)
     return params, int(counter)
 
 
@@ -591,7 +603,7 @@ def warm_up(dtype):
             _logistic_epochs(np.zeros((2, 3)), X, y, weight, bounds, 1, 0.1, 0.01, 0.1, 10.0, 2.0**-30,
                              kernel_key(0), np.uint64(0), 1, 4, parallel)
         _mlp_epochs(np.zeros(3 * 2 + 2 + 2 * 2 + 2), np.array([3, 2, 2], dtype=np.int64), X, y, weight,
-                    bounds, 0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, 2.0**-30, kernel_key(0), np.uint64(0), 1)
+                    bounds, 0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, 2.0**-30, kernel_key(0), np.uint64(0), 1, np.empty(1))
         fill_normals(np.empty(4), kernel_key(0), 0, 2.0**25, 1.0)
     _WARM_DTYPES.add(dtype)
     _LOGGER.info("kernels for %s data ready in %.1f s", dtype, time.perf_counter() - start)
