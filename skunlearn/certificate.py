@@ -803,6 +803,81 @@ class UnlearningCertificate:
             f"{_plural(self.steps, 'noisy step')} at noise {self.noise:.4g}"
         )
 
+    def epsilon_curve(self) -> list[tuple[int, float]]:
+        """ε after each noisy epoch of every request, replayed from the record: ``[(epochs so far, ε), ...]``.
+
+        The epochs are counted from the first request (noise-free fine-tuning,
+        which does not change the bound, is not counted). Empty before any
+        request.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skunlearn import NoisyLogisticRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> model = NoisyLogisticRegression(max_iter=5, random_state=0).fit(X, y).unlearn([0])
+        >>> curve = model.certificate_.epsilon_curve()
+        >>> curve[-1][1] == model.certificate_.epsilon and curve[-1][0] == model.certificate_.history[-1]["epochs"]
+        True
+        """
+        from ._ledgers import ledger_from_record
+
+        if not self.history:
+            return []
+        ledger = ledger_from_record(self.record, self.history)
+        total = sum(int(entry["epochs"]) + int(entry.get("finetune_epochs", 0)) for entry in self.history)
+        state = ledger._before_requests(total)
+        curve, taken, epochs_so_far = [], 0, 0
+        for entry in self.history:
+            rows, run = int(entry["rows"]), int(entry["epochs"])
+            state = ledger._replay_request(state, taken, rows)
+            taken += rows
+            for epoch in range(1, run + 1):
+                curve.append((epochs_so_far + epoch, float(state.advanced(epoch).guarantee()[0])))
+            state = state.advanced(run)
+            epochs_so_far += run
+            if "finetune_epochs" in entry:
+                state = state.post_processed(int(entry["finetune_epochs"]))
+        return curve
+
+    def plot(self, ax: Any = None) -> Any:
+        """ε against the noisy epochs since the first request, with the target and each request marked.
+
+        Needs matplotlib (the ``plot`` extra). Returns the axes.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from sklearn.datasets import load_iris
+        >>> from skunlearn import NoisyLogisticRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> model = NoisyLogisticRegression(max_iter=5, random_state=0).fit(X, y).unlearn([0]).unlearn([1])
+        >>> ax = model.certificate_.plot()
+        >>> ax.get_ylabel()
+        'epsilon'
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        curve = self.epsilon_curve()
+        if curve:
+            epochs, epsilons = zip(*curve)
+            ax.plot(epochs, epsilons, marker="o", label="certified epsilon")
+            ax.set_yscale("log")
+        start = 0
+        for number, entry in enumerate(self.history, start=1):
+            ax.axvline(start + 0.5, color="0.8", linewidth=1, zorder=0)
+            ax.annotate(f"request {number}: {entry['rows']} row{'s' if entry['rows'] != 1 else ''}",
+                        (start + 0.6, 1.0), xycoords=("data", "axes fraction"), va="top", fontsize=8)
+            start += int(entry["epochs"])
+        ax.axhline(self.target_epsilon, color="tab:red", linestyle="--", label="target")
+        ax.set_xlabel("noisy epochs since the first request")
+        ax.set_ylabel("epsilon")
+        ax.legend(loc="upper right", fontsize=8)
+        return ax
+
     def _repr_html_(self) -> str:
         rows = [
             ("certified (ε, δ)", f"({_fmt(self.epsilon)}, {self.delta:.3g})"),

@@ -2,9 +2,10 @@ import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
 
-from skunlearn import UnlearningCertificate
+from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier, UnlearningCertificate
 
 
 def make(**overrides):
@@ -111,3 +112,31 @@ def test_json_dumps_works_strictly_through_the_documented_helpers():
     assert cert.to_json(indent=2).count("\n") > 10
     with pytest.raises(TypeError, match="not JSON serializable"):
         json.dumps({"x": object()}, default=UnlearningCertificate.json_default)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: NoisyLogisticRegression(max_iter=5, random_state=0),
+    lambda: NoisyMLPClassifier(hidden_layer_sizes=(8,), max_iter=2, finetune_epochs=1, random_state=0),
+])
+def test_epsilon_curve_replays_every_request_and_plots(make):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    model = make().fit(X, y).unlearn([0, 1])
+    model.partial_unlearn([5], max_epochs=1)
+    model.partial_unlearn(max_epochs=2)
+    certificate = model.certificate_
+    curve = certificate.epsilon_curve()
+    epochs = [entry["epochs"] for entry in certificate.history]
+    assert [point[0] for point in curve] == list(range(1, sum(epochs) + 1))
+    ends = np.cumsum(epochs)
+    for entry, end in zip(certificate.history, ends):  # each request's last point is its recorded epsilon
+        assert curve[end - 1][1] == pytest.approx(entry["epsilon"], rel=1e-12)
+    for first, last in zip(np.concatenate([[0], ends[:-1]]), ends):  # never rises within a request
+        values = [value for _, value in curve[first:last]]
+        assert all(b <= a * (1 + 1e-12) for a, b in zip(values, values[1:]))
+    ax = certificate.plot()
+    assert ax.get_ylabel() == "epsilon" and len(ax.lines) >= 2
