@@ -180,6 +180,10 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         The target δ used (``delta``, or its default resolved from ``n_samples``).
     unlearning_epochs_, finetune_epochs_ : int
         The request budget used (``"auto"`` resolved).
+    loss_curve_ : list of float
+        Each training epoch's mean weighted log-loss over its batches (the L2
+        term left out), on the rows as the model sees them (scaled to
+        ``data_norm``).
     certificate_ : UnlearningCertificate
         After ``fit``: the DP guarantee of the noisy training with
         ``private_training=True``, else a record that there is none before a
@@ -219,6 +223,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
     radius_ = fitted_attribute()
     unlearning_epochs_ = fitted_attribute()
     finetune_epochs_ = fitted_attribute()
+    loss_curve_ = fitted_attribute()
     _kernel_config = state_field("kernel_config")
 
     _parameter_constraints = {
@@ -378,15 +383,17 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         )
         training_config = kernel_config if self.private_training else dataclasses.replace(kernel_config,
                                                                                            noise_scale=0.0)
+        loss_curve = []
         params, noise_counter = self._run_backend(
             "run_logistic_epochs", np.zeros((n_outputs, n_features + 1)), slots["weight"], training_config,
-            int(self.max_iter), "training", 0, slots=slots)
+            int(self.max_iter), "training", 0, slots=slots, losses=loss_curve)
         ledger = ledger.advanced(int(self.max_iter), noisy=bool(self.private_training))
         parameters = self._parameter_attributes(params, None)
         attributes = {
             **features, "classes_": classes, "step_size_": step_size, "noise_": noise, "radius_": radius,
             "alpha_": alpha, "delta_": delta, "n_iter_": int(self.max_iter),
             "unlearning_epochs_": unlearning_epochs, "finetune_epochs_": finetune_epochs,
+            "loss_curve_": loss_curve,
             "certificate_": ledger.certificate(slots["noise_secrecy"], parameter_hash(parameters)),
             "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
         }

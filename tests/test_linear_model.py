@@ -315,3 +315,20 @@ def test_partial_unlearn_rejects_bad_budget(cancer):
     model = NoisyLogisticRegression(random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="max_epochs"):
         model.partial_unlearn([1], max_epochs=-1)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_loss_curve_is_the_training_log_loss_and_falls(sparse):
+    import scipy.sparse as sp
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    model = NoisyLogisticRegression(max_iter=6, random_state=0).fit(sp.csr_array(X) if sparse else X, y)
+    curve = model.loss_curve_
+    assert len(curve) == 6 and all(np.isfinite(curve)) and curve[-1] < curve[0]
+    # The first epoch starts at zero parameters: its first batch's loss is exactly log(10), the rest lower.
+    assert curve[0] < np.log(10)
+    # The last epoch's loss is close to the fitted model's log-loss on the rows as it sees them.
+    from sklearn.metrics import log_loss
+    assert abs(curve[-1] - log_loss(y, model.predict_proba(X))) < 0.15

@@ -91,7 +91,7 @@ def _sparse_batch_gradient(params, indptr, indices, data, y, weight, start, stop
             for entry in range(indptr[row], indptr[row + 1]):
                 total += params[k, indices[entry]] * np.float64(data[entry])
             block[i, k] = total
-    _residuals(block, y, weight, start, loss)
+    batch_loss = _residuals(block, y, weight, start, loss)
     for i in range(n_rows):
         row = start + i
         for entry in range(indptr[row], indptr[row + 1]):
@@ -99,6 +99,7 @@ def _sparse_batch_gradient(params, indptr, indices, data, y, weight, start, stop
             value = np.float64(data[entry])
             for k in range(n_outputs):
                 gradient[k, column] += block[i, k] * value
+    return batch_loss
 
 
 @njit(cache=True)
@@ -149,7 +150,7 @@ def _update_serial(n_shares, params, gradient, noise, shrink, gradient_scale, no
 
 @njit(cache=True)
 def _sparse_logistic_epochs(params, indptr, indices, data, y, weight, batch_bounds, loss, step_size, l2, noise_scale,
-                            radius, grid, key, counter, n_epochs, n_shares, parallel):
+                            radius, grid, key, counter, n_epochs, n_shares, parallel, losses):
     n_outputs = params.shape[0]
     shrink = 1.0 - step_size * l2
     largest = 0
@@ -160,10 +161,15 @@ def _sparse_logistic_epochs(params, indptr, indices, data, y, weight, batch_boun
     noise = np.zeros((n_shares, _NOISE_CHUNK))  # each share's chunk of normals
     squares = np.zeros(n_shares)
     scale_hi, scale_lo = scaled_widths(noise_scale / grid if noise_scale > 0.0 else 1.0)
-    for _ in range(n_epochs):
+    retained = 0.0
+    for i in range(weight.size):
+        retained += weight[i]
+    for epoch in range(n_epochs):
+        epoch_loss = 0.0
         for j in range(batch_bounds.size - 1):
             start, stop = batch_bounds[j], batch_bounds[j + 1]
-            _sparse_batch_gradient(params, indptr, indices, data, y, weight, start, stop, loss, scores, gradient)
+            epoch_loss += _sparse_batch_gradient(params, indptr, indices, data, y, weight, start, stop, loss, scores,
+                                                 gradient)
             gradient_scale = step_size / (stop - start)
             if parallel:
                 _update_parallel(n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter,
@@ -174,6 +180,7 @@ def _sparse_logistic_epochs(params, indptr, indices, data, y, weight, batch_boun
             if noise_scale > 0.0:
                 counter += np.uint64(params.size)
             _project(params, squares, radius)
+        losses[epoch] = epoch_loss / retained if retained > 0 else np.nan
     return params
 
 
@@ -197,12 +204,13 @@ def _warm_up():
             for parallel in (False, True):
                 _sparse_logistic_epochs(np.zeros((1, 2)), indptr, indices, np.ones(2, dtype=data_dtype),
                                         np.zeros(2, dtype=np.int64), np.ones(2), np.array([0, 2], dtype=np.int64), 0,
-                                        0.1, 0.01, 0.1, 10.0, 2.0**-30, kernel_key(0), np.uint64(0), 1, 2, parallel)
+                                        0.1, 0.01, 0.1, 10.0, 2.0**-30, kernel_key(0), np.uint64(0), 1, 2, parallel,
+                                        np.empty(1))
     _WARM.append(True)
 
 
 def run_sparse_logistic_epochs(params, X, y, weight, batch_bounds, config, noise_key, noise_counter, n_epochs,
-                               n_threads=None):
+                               n_threads=None, losses=None):
     """:func:`skunlearn._backends.numba_cpu.run_logistic_epochs` for a CSR ``X`` (same arguments and result)."""
     from .._constants import step_tasks
 
@@ -215,7 +223,9 @@ def run_sparse_logistic_epochs(params, X, y, weight, batch_bounds, config, noise
     n_shares = step_tasks(int(np.max(np.diff(batch_bounds))))
     with _numba_threads(n_threads):
         params = _sparse_logistic_epochs(params, indptr, indices, X.data, y, weight, batch_bounds, *config.as_args(),
-                                         kernel_key(noise_key, config.noise_core), np.uint64(noise_counter), int(n_epochs), n_shares,
-                                         config.noise_scale > 0 and params.size >= _PARALLEL_PARAMETERS)
+                                         kernel_key(noise_key, config.noise_core), np.uint64(noise_counter),
+                                         int(n_epochs), n_shares,
+                                         config.noise_scale > 0 and params.size >= _PARALLEL_PARAMETERS,
+                                         np.empty(int(n_epochs)) if losses is None else losses)
     drawn = n_epochs * (batch_bounds.size - 1) * params.size if config.noise_scale > 0 else 0
     return params, noise_counter + drawn

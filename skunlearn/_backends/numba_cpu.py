@@ -60,22 +60,32 @@ ROW_BLOCK = 64
 
 @njit(cache=True)
 def _residuals(scores, y, weight, start, loss):
-    """Turn the rows' logits into ``w_i ∂ℓ_i/∂logits`` in place."""
+    """Turn the rows' logits into ``w_i ∂ℓ_i/∂logits`` in place; returns ``Σ_i w_i ℓ_i`` (the reported loss).
+
+    The loss is reported only (``loss_curve_``): it never enters the
+    parameters, so its ``log`` is libm's; the residuals use the kernels' own
+    exp (:mod:`skunlearn._backends._elementary`) as the rounding bound charges.
+    """
     n_rows, n_outputs = scores.shape
+    total_loss = 0.0
     for i in range(n_rows):
         row_weight = weight[start + i]
         if loss == BINARY_LOGISTIC:
             z = scores[i, 0]
             if z >= 0:
-                p = 1.0 / (1.0 + exp_nonpositive(-z))
+                e = exp_nonpositive(-z)
+                p = 1.0 / (1.0 + e)
             else:
                 e = exp_nonpositive(z)
                 p = e / (1.0 + e)
             scores[i, 0] = row_weight * (p - y[start + i])
+            if row_weight > 0.0:
+                total_loss += row_weight * (math.log1p(e) + max(z, 0.0) - y[start + i] * z)
         else:
             top = scores[i, 0]
             for k in range(1, n_outputs):
                 top = max(top, scores[i, k])
+            label_logit = scores[i, y[start + i]]
             total = 0.0
             for k in range(n_outputs):
                 e = exp_nonpositive(scores[i, k] - top)
@@ -84,6 +94,9 @@ def _residuals(scores, y, weight, start, loss):
             for k in range(n_outputs):
                 scores[i, k] = row_weight * scores[i, k] / total
             scores[i, y[start + i]] -= row_weight
+            if row_weight > 0.0:
+                total_loss += row_weight * (math.log(total) + top - label_logit)
+    return total_loss
 
 
 @njit(cache=True)
@@ -101,7 +114,7 @@ def _on_grid(value, grid, inverse_grid, noise):
 
 @njit(cache=True)
 def _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise, noise_scale,
-          key, counter, grid, scale_hi, scale_lo):
+          key, counter, grid, scale_hi, scale_lo, loss_parts):
     """Task t of a step: gradient of the t-th share of the rows, and the t-th share of the noise.
 
     The rows go through a float64 block ``rows64[t]`` of :data:`ROW_BLOCK` rows;
@@ -112,6 +125,7 @@ def _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, 
     n_features = X.shape[1]
     if hi == lo:
         partial[t] = 0.0
+    loss_parts[t] = 0.0
     for first in range(lo, hi, ROW_BLOCK):
         n_rows = min(ROW_BLOCK, hi - first)
         rows = rows64[t, :n_rows]
@@ -120,7 +134,7 @@ def _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, 
                 rows[i, j] = X[first + i, j]
         block_scores = scores[t, :n_rows]
         np.dot(rows, params.T, block_scores)
-        _residuals(block_scores, y, weight, first, loss)
+        loss_parts[t] += _residuals(block_scores, y, weight, first, loss)
         # The first block's product goes straight into the task's partial (no zeroing, no extra pass);
         # BLAS reads the transposed scores in place.
         if first == lo:
@@ -135,18 +149,18 @@ def _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, 
 
 @njit(cache=True, parallel=True)
 def _tasks_parallel(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
-                    noise_scale, key, counter, grid, scale_hi, scale_lo):
+                    noise_scale, key, counter, grid, scale_hi, scale_lo, loss_parts):
     for t in prange(n_tasks):
         _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
-              noise_scale, key, counter, grid, scale_hi, scale_lo)
+              noise_scale, key, counter, grid, scale_hi, scale_lo, loss_parts)
 
 
 @njit(cache=True)
 def _tasks_serial(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
-                  noise_scale, key, counter, grid, scale_hi, scale_lo):
+                  noise_scale, key, counter, grid, scale_hi, scale_lo, loss_parts):
     for t in range(n_tasks):
         _task(t, n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
-              noise_scale, key, counter, grid, scale_hi, scale_lo)
+              noise_scale, key, counter, grid, scale_hi, scale_lo, loss_parts)
 
 
 @njit(cache=True)
@@ -191,7 +205,7 @@ def _project(params, squares, radius):
 
 @njit(cache=True)
 def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, noise_scale, radius, grid, key, counter,
-                     n_epochs, n_tasks, parallel):
+                     n_epochs, n_tasks, parallel, losses):
     n_outputs, n_features = params.shape
     shrink = 1.0 - step_size * l2
     partial = np.zeros((n_tasks, n_outputs, n_features))
@@ -201,26 +215,35 @@ def _logistic_epochs(params, X, y, weight, batch_bounds, loss, step_size, l2, no
     noise = np.zeros(n_outputs * n_features, dtype=np.float64)
     squares = np.zeros(n_tasks)
     scale_hi, scale_lo = scaled_widths(noise_scale / grid if noise_scale > 0.0 else 1.0)
-    for _ in range(n_epochs):
+    loss_parts = np.zeros(n_tasks)
+    retained = 0.0
+    for i in range(weight.size):
+        retained += weight[i]
+    for epoch in range(n_epochs):
+        epoch_loss = 0.0
         for j in range(batch_bounds.size - 1):
             start, stop = batch_bounds[j], batch_bounds[j + 1]
             gradient_scale = step_size / (stop - start)
             if parallel:
                 _tasks_parallel(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product,
-                                noise, noise_scale, key, counter, grid, scale_hi, scale_lo)
+                                noise, noise_scale, key, counter, grid, scale_hi, scale_lo, loss_parts)
                 _update_parallel(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, grid, squares)
             else:
                 _tasks_serial(n_tasks, params, X, y, weight, start, stop, loss, partial, rows64, scores, product, noise,
-                              noise_scale, key, counter, grid, scale_hi, scale_lo)
+                              noise_scale, key, counter, grid, scale_hi, scale_lo, loss_parts)
                 _update_serial(n_tasks, params, partial, noise, shrink, gradient_scale, noise_scale, grid, squares)
             if noise_scale > 0.0:
                 counter += np.uint64(noise.size)
             _project(params, squares, radius)
+            for t in range(n_tasks):
+                epoch_loss += loss_parts[t]
+        # The epoch's mean weighted loss over its batches (the L2 term left out), as for the MLP.
+        losses[epoch] = epoch_loss / retained if retained > 0 else np.nan
     return params
 
 
 def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, noise_key, noise_counter, n_epochs,
-                        n_threads=None):
+                        n_threads=None, losses=None):
     """Run ``n_epochs`` cyclic epochs of projected noisy SGD for logistic regression.
 
     Parameters
@@ -247,6 +270,9 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
         Threads for this call, in scikit-learn's ``n_jobs`` convention (-1:
         all; None: numba's default, all cores unless ``NUMBA_NUM_THREADS``
         says otherwise). The result does not depend on it: the tasks are fixed.
+    losses : ndarray of shape (n_epochs,), float64, optional
+        Filled with each epoch's mean weighted log-loss over its batches (the
+        L2 term left out), each batch at the parameters it was computed at.
 
     Returns
     -------
@@ -258,18 +284,20 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
         from ._numba_sparse import run_sparse_logistic_epochs
 
         return run_sparse_logistic_epochs(params, X, y, weight, batch_bounds, config, noise_key, noise_counter,
-                                          n_epochs, n_threads)
+                                          n_epochs, n_threads, losses)
     if n_epochs <= 0:
         return params, noise_counter
     _check_arrays(params, X, weight)
     warm_up(X.dtype)
+    losses = np.empty(int(n_epochs)) if losses is None else losses
     largest_batch = int(np.max(np.diff(batch_bounds)))
     parallel = largest_batch * params.size >= _PARALLEL_WORK
     # BLAS runs single-threaded inside the kernel: the tasks are the parallelism, and a
     # multi-threaded BLAS called from a numba thread oversubscribes the cores badly.
     with _blas_controller().limit(limits=1, user_api="blas"), _numba_threads(n_threads):
-        params = _logistic_epochs(params, X, y, weight, batch_bounds, *config.as_args(), kernel_key(noise_key, config.noise_core),
-                                  np.uint64(noise_counter), int(n_epochs), step_tasks(largest_batch), parallel)
+        params = _logistic_epochs(params, X, y, weight, batch_bounds, *config.as_args(),
+                                  kernel_key(noise_key, config.noise_core), np.uint64(noise_counter), int(n_epochs),
+                                  step_tasks(largest_batch), parallel, losses)
     drawn = n_epochs * (batch_bounds.size - 1) * params.size if config.noise_scale > 0 else 0
     return params, noise_counter + drawn
 
@@ -601,7 +629,7 @@ def warm_up(dtype):
         bounds = np.array([0, 4, 8], dtype=np.int64)
         for parallel in (False, True):
             _logistic_epochs(np.zeros((2, 3)), X, y, weight, bounds, 1, 0.1, 0.01, 0.1, 10.0, 2.0**-30,
-                             kernel_key(0), np.uint64(0), 1, 4, parallel)
+                             kernel_key(0), np.uint64(0), 1, 4, parallel, np.empty(1))
         _mlp_epochs(np.zeros(3 * 2 + 2 + 2 * 2 + 2), np.array([3, 2, 2], dtype=np.int64), X, y, weight,
                     bounds, 0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, 2.0**-30, kernel_key(0), np.uint64(0), 1, np.empty(1))
         fill_normals(np.empty(4), kernel_key(0), 0, 2.0**25, 1.0)
