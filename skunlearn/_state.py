@@ -16,8 +16,12 @@ and the private ones the tests and the audit read (``_params``,
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import secrets
+import uuid
+import weakref
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -28,7 +32,7 @@ from sklearn.utils import check_random_state
 from ._constants import cyclic_batch_bounds
 
 __all__ = ["SECRET_NOISE", "SEEDED_NOISE", "FittedState", "fitted_attribute", "layout_slots", "scrub_rows",
-           "state_field"]
+           "is_disk_store", "state_field", "sync_rows"]
 
 #: What a certificate says about who can undo it, by the source of the noise key.
 SECRET_NOISE = ("the noise key came from the operating system's entropy: 256 bits keying ChaCha20 (RFC 8439), "
@@ -167,8 +171,34 @@ class state_field:
         raise AttributeError(f"{self.name} is part of the published state; build a new state instead")
 
 
+def _remove_quietly(path):
+    with contextlib.suppress(OSError):
+        os.remove(path)
+
+
+#: The file name prefix of a disk store (``store=``): joblib's own memory maps are not ours to refuse.
+DISK_STORE_PREFIX = "skunlearn-slots-"
+
+
+def is_disk_store(X_slots):
+    """Whether ``X_slots`` is a disk store made by :func:`layout_slots`."""
+    filename = getattr(X_slots, "filename", None) if isinstance(X_slots, np.memmap) else None
+    return bool(filename) and os.path.basename(filename).startswith(DISK_STORE_PREFIX)
+
+
+def sync_rows(X_slots):
+    """Flush a disk store's writes to the device (``msync``, then ``fsync`` of its file); nothing in memory."""
+    if is_disk_store(X_slots):
+        X_slots.flush()
+        descriptor = os.open(X_slots.filename, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
 def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_weight=None, slot_order=None,
-                 noise_key=None, inert_rows=None):
+                 noise_key=None, inert_rows=None, store=None):
     """Lay the training rows out in cyclic slot order; returns the arrays of a new state.
 
     Copies X into slot order in chunks, so fit never holds a second temporary
@@ -186,6 +216,10 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_w
     ``noise_key`` and ``inert_rows`` (rows whose slots keep zero weight from the
     first step: the certifying procedure) override those draws; the audit uses
     them to fix the batch order and vary only the noise.
+
+    ``store`` (a directory, dense X only): the slot-ordered rows go to a new
+    ``.npy`` file there, memory-mapped, instead of memory; the file is removed
+    when no state refers to it any more.
 
     Returns
     -------
@@ -223,7 +257,15 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_w
             raise ValueError("a sparse X takes no extra columns: append them to the CSR array afterwards")
         X_slots = sp.csr_array(X)[order]
     else:
-        X_slots = np.empty((n_samples, n_features + extra_columns), dtype=X.dtype)
+        shape = (n_samples, n_features + extra_columns)
+        if store is None:
+            X_slots = np.empty(shape, dtype=X.dtype)
+        else:
+            directory = os.fspath(store)
+            os.makedirs(directory, exist_ok=True)
+            path = os.path.join(directory, f"{DISK_STORE_PREFIX}{uuid.uuid4().hex}.npy")
+            X_slots = np.lib.format.open_memmap(path, mode="w+", dtype=X.dtype, shape=shape)
+            weakref.finalize(X_slots, _remove_quietly, path)
         for start in range(0, n_samples, _COPY_CHUNK_ROWS):
             rows = order[start:start + _COPY_CHUNK_ROWS]
             X_slots[start:start + rows.size, :n_features] = X[rows]

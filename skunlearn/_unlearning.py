@@ -26,7 +26,7 @@ from ._backends import get_backend
 from .certificate import parameter_hash
 from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
-from ._state import fitted_attribute, scrub_rows, state_field
+from ._state import fitted_attribute, is_disk_store, scrub_rows, state_field, sync_rows
 from ._validation import check_classification_targets, check_is_fitted, check_sample_weight, validate_data
 
 _LOGGER = logging.getLogger("skunlearn")
@@ -105,6 +105,10 @@ class UnlearningMixin:
             state.pop("_lock", None)
             state.pop("_pipeline", None)  # a weak reference (not picklable); only a warning reads it
             published = state.get("_state")
+            if published is not None and is_disk_store(published.X_slots):
+                raise TypeError(
+                    f"this {type(self).__name__} keeps its training rows in a file (store={self.store!r}), which a "
+                    "pickle cannot carry safely: pickle model.export() (the predictor, no rows), or refit from the data")
             if published is not None and not sp.issparse(published.X_slots) and published.X_slots.flags.writeable:
                 state["_state"] = published.replace(X_slots=published.X_slots.copy())
         return state
@@ -532,6 +536,7 @@ class UnlearningMixin:
                     if writeable and not sp.issparse(X_slots):
                         saved_rows = X_slots[new_slots]  # a copy (fancy indexing), taken before any write
                         X_slots[new_slots] = 0
+                        sync_rows(X_slots)  # a disk store: the zeros reach the device before anything else
                     else:
                         X_slots = scrub_rows(X_slots, new_slots)
                     y_slots, removed_mask = y_slots.copy(), removed_mask.copy()
@@ -541,6 +546,7 @@ class UnlearningMixin:
             except BaseException:
                 if saved_rows is not None and self.__dict__.get("_state") is state:  # not published: put back
                     state.X_slots[new_slots] = saved_rows
+                    sync_rows(state.X_slots)
                 raise
         return self
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import warnings
 from typing import Any, Literal, Mapping
 
@@ -142,6 +143,15 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         Where the kernels run. The certificate covers the rounding of the
         numba CPU kernels only, so ``"cuda"`` is refused until the GPU
         kernels' arithmetic is accounted for, and ``"auto"`` uses the CPU.
+    store : str, os.PathLike or None, default=None
+        Where the slot-ordered training rows live. None: in memory. A
+        directory: in a new ``.npy`` file there, memory-mapped (dense ``X``
+        only), so the rows need no anonymous memory; requests overwrite a
+        forgotten row with zeros in the file and flush it to the device
+        (``fsync``) before they return, and the file is removed once no fitted
+        state refers to it. Same seed, same model and certificate as in
+        memory, bit for bit. Such a model refuses to pickle (its rows are in
+        the file): pickle ``export()``, or refit.
     n_jobs : int or None, default=None
         Threads of the CPU kernel: None uses numba's default (every core
         unless ``NUMBA_NUM_THREADS`` says otherwise), -1 every core, k > 0 at
@@ -244,6 +254,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "max_sample_weight": [Interval(Real, 0, None, closed="neither"), None],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "store": [str, os.PathLike, None],
         "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -269,6 +280,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         class_weight: Mapping[Any, float] | None = None,
         max_sample_weight: float | None = None,
         device: Literal["cpu", "cuda", "auto"] = "cpu",
+        store: str | os.PathLike | None = None,
         n_jobs: int | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -290,6 +302,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.max_sample_weight = max_sample_weight
         self.device = device
+        self.store = store
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -367,7 +380,10 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         self._warn_if_noise_dominates(ledger, constants.data_norm, unlearning_epochs, finetune_epochs)
 
         sparse = sp.issparse(X)
+        if sparse and self.store is not None:
+            raise ValueError("store= keeps dense rows in a file; a sparse X stays in memory (use store=None)")
         slots, _ = layout_slots(X, y_codes, batch_size, self.random_state, extra_columns=0 if sparse else 1,
+                                store=self.store,
                                 row_weight=row_weight, slot_order=slot_order, noise_key=noise_key,
                                 inert_rows=inert_rows)
         if sparse:
