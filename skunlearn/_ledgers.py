@@ -47,8 +47,8 @@ def _positive_finite(ledger, names):
 
 #: Cached derived values (functools.cached_property) that a change of the history alone, or noise-free
 #: post-processing, leaves as they are: carried over so that a request computes its bound once.
-_CARRIED_CACHES = ("_rdp_coefficient", "_epsilon", "conversion_delta", "rounding_shift", "noise_grid",
-                   "kernel_noise_scale", "_gradient_clipping_rho")
+_CARRIED_CACHES = ("_rdp_coefficient", "_epsilon", "conversion_delta", "certified_target_epsilon", "rounding_shift",
+                   "noise_grid", "kernel_noise_scale", "_gradient_clipping_rho")
 
 
 def _carry_caches(old, new):
@@ -101,6 +101,41 @@ class _Ledger:
     def guarantee(self):
         """The (ε, δ) certified in the current state."""
         raise NotImplementedError
+
+    # The grid sampler's failures (skunlearn.accounting.floating_point, "The float output law"). Each ledger
+    # says how many normals the certified run draws (_draws) and at which σ' = s / Λ (_noise_ratio).
+
+    def _failure_delta(self, epsilon):
+        """What the grid sampler's failures add to δ at ε (:func:`skunlearn.accounting.grid_failure_delta`)."""
+        if self.noise_std == 0 or not math.isfinite(epsilon):  # an infinite ε claims nothing
+            return 0.0
+        return accounting.grid_failure_delta(epsilon, self._draws, self._noise_ratio)
+
+    @functools.cached_property
+    def certified_target_epsilon(self):
+        """The ε the state aims for: the target, or less where the failures' share ``∝ e^ε`` would exceed δ / 4.
+
+        A smaller ε than the target is a stronger claim, so a large target
+        (beyond about 10–20, by the number of draws) is met with ε at the cap
+        (:func:`skunlearn.accounting.failure_epsilon_cap`) instead of never.
+        """
+        if self.noise_std == 0:
+            return self.target_epsilon
+        return min(self.target_epsilon,
+                   accounting.failure_epsilon_cap(self.target_delta, self._draws, self._noise_ratio))
+
+    @functools.cached_property
+    def conversion_delta(self):
+        """The δ at which a Rényi bound is converted: the target less the failures' share at the aimed ε.
+
+        Shrunk by 2⁻⁵⁰ relative, so that its sum with that share cannot round above the target.
+        """
+        return (self.target_delta - self._failure_delta(self.certified_target_epsilon)) * (1.0 - 2.0**-50)
+
+    def guarantee_at(self, epsilon):
+        """The δ that goes with ε: the conversion's plus the failures' share (the target when ε meets its aim)."""
+        return _charged_delta(self.conversion_delta, self._failure_delta(epsilon), self.target_delta,
+                              epsilon <= self.certified_target_epsilon)
 
     def with_history(self, history):
         """The same state with ``history`` (one entry per request); entries are frozen once, here."""
@@ -287,37 +322,10 @@ class StronglyConvexLedger(_Ledger):
         """Normals the run has drawn: every noisy step draws p."""
         return (self.steps_run - self.noise_free_steps) * self.n_features * self.n_outputs
 
-    def _failure_delta(self, epsilon):
-        """What the grid sampler's failures add to δ at ε (:func:`skunlearn.accounting.grid_failure_delta`)."""
-        if self.noise_std == 0 or not math.isfinite(epsilon):  # an infinite ε claims nothing
-            return 0.0
-        return accounting.grid_failure_delta(epsilon, self._draws, self.kernel_noise_scale / self.noise_grid)
-
-    @functools.cached_property
-    def certified_target_epsilon(self):
-        """The ε the state aims for: the target, or less where the failures' share ``∝ e^ε`` would exceed δ / 4.
-
-        A smaller ε than the target is a stronger claim, so a large target
-        (beyond about 10–20, by the number of draws) is met with ε at the cap
-        (:func:`skunlearn.accounting.failure_epsilon_cap`) instead of never.
-        """
-        if self.noise_std == 0:
-            return self.target_epsilon
-        cap = accounting.failure_epsilon_cap(self.target_delta, self._draws, self.kernel_noise_scale / self.noise_grid)
-        return min(self.target_epsilon, cap)
-
-    def guarantee_at(self, epsilon):
-        """The δ that goes with ε (see :meth:`guarantee`)."""
-        return _charged_delta(self.conversion_delta, self._failure_delta(epsilon), self.target_delta,
-                              epsilon <= self.certified_target_epsilon)
-
-    @functools.cached_property
-    def conversion_delta(self):
-        """The δ at which ρ is converted: the target less the failures' share at the target ε.
-
-        Shrunk by 2⁻⁵⁰ relative, so that its sum with that share cannot round above the target.
-        """
-        return (self.target_delta - self._failure_delta(self.certified_target_epsilon)) * (1.0 - 2.0**-50)
+    @property
+    def _noise_ratio(self):
+        """σ' = s_f / Λ of the grid sampler."""
+        return self.kernel_noise_scale / self.noise_grid
 
     def minimum_noise(self):
         """Smallest σ whose per-step noise is ``NOISE_FLOOR_ULPS`` ulps of the largest parameter (R)."""
@@ -685,21 +693,14 @@ class PostProcessingLedger(_Ledger):
             return 0.0
         return accounting.noise_grid(1.01 * self._parameter_bound() + 21.0 * self.noise_std, self.noise_std)
 
-    def _failure_delta(self, epsilon):
-        """What the grid sampler's failures in the current phase's draws add to δ at ε."""
-        if self.noise_std == 0 or not math.isfinite(epsilon):  # an infinite ε claims nothing
-            return 0.0
-        return accounting.grid_failure_delta(epsilon, self.phase_steps * self.n_params,
-                                             self.noise_std / self.noise_grid)
+    @property
+    def _draws(self):
+        """Normals the current phase draws (the bound holds from any model at the phase's start)."""
+        return self.phase_steps * self.n_params
 
     @property
-    def certified_target_epsilon(self):
-        """The target ε, or less where the failures' share would exceed δ / 4 (see the strongly convex ledger)."""
-        if self.noise_std == 0:
-            return self.target_epsilon
-        cap = accounting.failure_epsilon_cap(self.target_delta, self.phase_steps * self.n_params,
-                                             self.noise_std / self.noise_grid)
-        return min(self.target_epsilon, cap)
+    def _noise_ratio(self):
+        return self.noise_std / self.noise_grid
 
     def _effective_radii(self):
         """(C₀, C₁, C₂) as the computed steps can realise them.
@@ -729,10 +730,8 @@ class PostProcessingLedger(_Ledger):
             return math.inf, self.target_delta
         aim = self.certified_target_epsilon
         if self.method == "gradient_clipping":
-            conversion = (self.target_delta - self._failure_delta(aim)) * (1.0 - 2.0**-50)
-            epsilon = _to_dp(self._gradient_clipping_rho, conversion)[0]
-            return epsilon, _charged_delta(conversion, self._failure_delta(epsilon), self.target_delta,
-                                           epsilon <= aim)
+            epsilon = _to_dp(self._gradient_clipping_rho, self.conversion_delta)[0]
+            return epsilon, self.guarantee_at(epsilon)
         _, _, clip_radius = self._effective_radii()
         deltas = accounting.model_clipping_deltas(aim, 2.0 * clip_radius / self.noise_std, self.phase_steps)
         return aim, float(deltas[-1]) + self._failure_delta(aim)
@@ -778,7 +777,7 @@ class PostProcessingLedger(_Ledger):
         if self.method != "gradient_clipping" or not self.rows_forgotten or not self.phase_steps:
             return None, None
         rho = self._gradient_clipping_rho
-        _, order = _to_dp(rho, self.target_delta)
+        _, order = _to_dp(rho, self.conversion_delta)  # the order behind the ε that guarantee() reports
         return order, None if order is None else order * rho
 
     @functools.cached_property
