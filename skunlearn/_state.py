@@ -32,7 +32,7 @@ from sklearn.utils import check_random_state
 from ._constants import cyclic_batch_bounds
 
 __all__ = ["SECRET_NOISE", "SEEDED_NOISE", "FittedState", "fitted_attribute", "layout_slots", "scrub_rows",
-           "is_disk_store", "state_field", "sync_rows"]
+           "is_disk_store", "restore_rows", "rows_to_scrub_in_place", "state_field", "sync_rows", "zero_rows"]
 
 #: What a certificate says about who can undo it, by the source of the noise key.
 SECRET_NOISE = ("the noise key came from the operating system's entropy: 256 bits keying ChaCha20 (RFC 8439), "
@@ -195,6 +195,30 @@ def sync_rows(X_slots):
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def rows_to_scrub_in_place(X_slots, slots):
+    """The values of ``slots``' rows when ``X_slots`` is scrubbed in place (dense, writeable), else None.
+
+    A copy, taken before anything is written, so that :func:`restore_rows` can
+    put a failed request back; None means the caller scrubs a copy instead
+    (:func:`scrub_rows`: sparse, or read-only as joblib memory-maps arrays).
+    """
+    if sp.issparse(X_slots) or not X_slots.flags.writeable:
+        return None
+    return X_slots[slots]
+
+
+def zero_rows(X_slots, slots):
+    """Zero rows of a dense slot array in place; a disk store's zeros reach the device before this returns."""
+    X_slots[slots] = 0
+    sync_rows(X_slots)
+
+
+def restore_rows(X_slots, slots, saved):
+    """Put back the rows :func:`rows_to_scrub_in_place` saved (synced like :func:`zero_rows`)."""
+    X_slots[slots] = saved
+    sync_rows(X_slots)
 
 
 def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_weight=None, slot_order=None,

@@ -26,7 +26,8 @@ from ._backends import get_backend
 from .certificate import parameter_hash
 from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
-from ._state import fitted_attribute, is_disk_store, scrub_rows, state_field, sync_rows
+from ._state import (fitted_attribute, is_disk_store, restore_rows, rows_to_scrub_in_place, scrub_rows, state_field,
+                     zero_rows)
 from ._validation import check_classification_targets, check_is_fitted, check_sample_weight, validate_data
 
 _LOGGER = logging.getLogger("skunlearn")
@@ -533,20 +534,18 @@ class UnlearningMixin:
             saved_rows = None
             try:
                 if new_ids.size or not writeable:
-                    if writeable and not sp.issparse(X_slots):
-                        saved_rows = X_slots[new_slots]  # a copy (fancy indexing), taken before any write
-                        X_slots[new_slots] = 0
-                        sync_rows(X_slots)  # a disk store: the zeros reach the device before anything else
-                    else:
+                    saved_rows = rows_to_scrub_in_place(X_slots, new_slots)
+                    if saved_rows is None:
                         X_slots = scrub_rows(X_slots, new_slots)
+                    else:
+                        zero_rows(X_slots, new_slots)
                     y_slots, removed_mask = y_slots.copy(), removed_mask.copy()
                     y_slots[new_slots] = 0
                     removed_mask[new_ids] = True
                 self._finish_request(state, ledger, epochs, weight, new_ids, X_slots, y_slots, removed_mask)
             except BaseException:
                 if saved_rows is not None and self.__dict__.get("_state") is state:  # not published: put back
-                    state.X_slots[new_slots] = saved_rows
-                    sync_rows(state.X_slots)
+                    restore_rows(state.X_slots, new_slots, saved_rows)
                 raise
         return self
 

@@ -42,9 +42,9 @@ import threading
 from typing import Any, Iterable, Mapping
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
+from ._state import restore_rows, rows_to_scrub_in_place
 from .certificate import UnlearningCertificate
 from .pipeline import unlearn_pipeline
 
@@ -226,7 +226,8 @@ class UnlearningRegistry:
                     estimator = _final_estimator(model)
                     with estimator._request_lock:
                         before = estimator._state
-                        undo.append((estimator, before, _saved_rows(before, positions)))
+                        undo.append((estimator, before, rows_to_scrub_in_place(before.X_slots,
+                                                                               before.slot_of[positions])))
                         if isinstance(model, Pipeline):
                             unlearn_pipeline(model, positions=positions, public_steps=self._public.get(name, ()))
                         else:
@@ -261,16 +262,8 @@ class UnlearningRegistry:
         self.close()
 
 
-def _saved_rows(state, positions):
-    """The rows a request is about to scrub in place (a dense writeable slot array), so they can be put back."""
-    X_slots = state.X_slots
-    if sp.issparse(X_slots) or not X_slots.flags.writeable:
-        return None  # such a request writes a new array and leaves this one as it is
-    return X_slots[state.slot_of[positions]]
-
-
 def _put_back(estimator, before, saved, positions):
-    """Republish ``before`` with its rows restored (they were scrubbed in place if the request completed)."""
+    """Republish ``before`` with its rows restored (a completed request scrubbed them in place)."""
     if saved is not None:
-        before.X_slots[before.slot_of[positions]] = saved
+        restore_rows(before.X_slots, before.slot_of[positions], saved)
     estimator._state = before
