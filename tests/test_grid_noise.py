@@ -156,3 +156,14 @@ def test_splitmix64_core_only_by_name_and_same_law():
     assert stats.chisquare(observed, expected).pvalue > 1e-4
     chacha, _ = _draw(3.7, 1000)
     assert not np.array_equal(out[:1000], chacha)
+
+
+def test_one_draw_at_a_time_is_the_bulk_draw():
+    # grid_normal (one normal, the fast path then the full sampler) and fill_grid_noise (the bulk passes) share
+    # the fast path: the same K for every index, slow draws included.
+    scale = 1.5 * 2.0**24
+    bulk, _ = _draw(scale, 4000, first=123)
+    hi, lo = g.scaled_widths(scale)
+    block = np.empty(9, dtype=np.uint64)
+    one = np.array([g.grid_normal(KEY, np.uint64(123 + i), scale, hi, lo, block)[0] for i in range(4000)])
+    assert np.array_equal(one, bulk)

@@ -580,18 +580,30 @@ def grid_normal(key, index, scale, scale_hi, scale_lo, block):
 
 
 @njit(cache=True, inline="always")
-def _decide(key, index, word, scale, scale_hi, scale_lo, block):
+def _fast_draw(word, scale_hi):
+    """The fast path on one keystream word: ``(K, decided)``, K signed, meaningful only when decided.
+
+    The layer (8 bits), the sign (bit 8) and 53 bits ``J`` of U; ``J`` below
+    the layer's integer threshold accepts, and ``σ' ξ ∈ [J, J + 1] · σ' x_L 2⁻⁵³``
+    widened by :data:`FAST_MARGIN` must lie in one rounding cell.
+    """
     layer = np.intp(word & np.uint64(255))
-    first = np.int64(word >> np.uint64(11))
-    if first < THRESHOLD_1[layer]:
-        j = np.float64(first)
-        a = scale_hi[layer] * _TWO_M53
-        lo = j * a
-        hi = (j + 1.0) * a
-        margin = FAST_MARGIN * (hi + 1.0)
-        k = np.floor(lo - margin + 0.5)
-        if k == np.floor(hi + margin + 0.5):
-            return (-k if (word >> np.uint64(8)) & np.uint64(1) else k), True
+    magnitude = np.int64(word >> np.uint64(11))
+    a = scale_hi[layer] * _TWO_M53
+    low = np.float64(magnitude) * a
+    high = (np.float64(magnitude) + 1.0) * a
+    margin = FAST_MARGIN * (high + 1.0)
+    k = np.floor(low - margin + 0.5)
+    decided = (magnitude < THRESHOLD_1[layer]) and (k == np.floor(high + margin + 0.5))
+    sign = 1.0 - 2.0 * np.float64(np.int64((word >> np.uint64(8)) & np.uint64(1)))
+    return sign * k, decided
+
+
+@njit(cache=True, inline="always")
+def _decide(key, index, word, scale, scale_hi, scale_lo, block):
+    k, decided = _fast_draw(word, scale_hi)
+    if decided:
+        return k, True
     return _slow_normal(key, index, word, scale, scale_hi, scale_lo, block)
 
 
@@ -709,16 +721,8 @@ def fill_grid_noise(out, lo, hi, key, first, scale, grid, scale_hi, scale_lo):
         _keystream(key, counters, np.uint64(0), words)
         for index in range(max(base, start), min(base + 8 * LANES, stop)):
             word = words[index - base]
-            layer = np.intp(word & np.uint64(255))
-            magnitude = np.int64(word >> np.uint64(11))
-            a = scale_hi[layer] * _TWO_M53
-            low = np.float64(magnitude) * a
-            high = (np.float64(magnitude) + 1.0) * a
-            margin = FAST_MARGIN * (high + 1.0)
-            k = np.floor(low - margin + 0.5)
-            fast = (magnitude < THRESHOLD_1[layer]) and (k == np.floor(high + margin + 0.5))
-            sign = 1.0 - 2.0 * np.float64(np.int64((word >> np.uint64(8)) & np.uint64(1)))
-            out[index - offset] = sign * k * grid
+            k, fast = _fast_draw(word, scale_hi)
+            out[index - offset] = k * grid
             if not fast:
                 if n_slow < capacity:
                     pending_index[n_slow] = index
