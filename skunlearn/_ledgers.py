@@ -472,13 +472,16 @@ class StronglyConvexLedger(_Ledger):
         rounding shift sets a floor on ε whatever the epochs, which calibration
         lifts by raising σ; σ is never below :meth:`minimum_noise`.
         """
-        probe = self.advanced(self.train_epochs, noisy=self.private_training).with_removed([self.n_slots - 1])
+        memo = self.__dict__.setdefault("_calibrated", {})  # the budget "auto" and fit ask for the same one
+        if unlearning_epochs not in memo:
+            probe = self.advanced(self.train_epochs, noisy=self.private_training).with_removed([self.n_slots - 1])
 
-        def excess(noise):  # ε over the ε the state can certify (the target, or the failures' cap)
-            state = dataclasses.replace(probe, noise_std=noise).advanced(unlearning_epochs)
-            return state.epsilon()[0] / state.certified_target_epsilon
+            def excess(noise):  # ε over the ε the state can certify (the target, or the failures' cap)
+                state = dataclasses.replace(probe, noise_std=noise).advanced(unlearning_epochs)
+                return state.epsilon()[0] / state.certified_target_epsilon
 
-        return max(accounting.calibrate_noise(excess, 1.0), self.minimum_noise())
+            memo[unlearning_epochs] = max(accounting.calibrate_noise(excess, 1.0), self.minimum_noise())
+        return memo[unlearning_epochs]
 
     # Checks of the record ----------------------------------------------------------
 

@@ -580,7 +580,8 @@ class UnlearningMixin:
                         "removed_indices_": removed, "n_retained_": int(removed_mask.size - removed.size)},
         )
         self._state = new_state  # publish: the one reference swap
+        certificate = new_state.attributes["certificate_"]  # read, not recomputed
         _LOGGER.info("%s: forgot %d row(s) with %d noisy + %d noise-free epoch(s); certificate (%.4g, %.3g), %s",
                      type(self).__name__, int(new_ids.size), int(epochs), int(quiet_epochs or 0),
-                     ledger.guarantee()[0], ledger.guarantee()[1],
-                     "satisfied" if ledger.meets_target() else "NOT satisfied yet")
+                     certificate.epsilon, certificate.delta,
+                     "satisfied" if certificate.satisfied else "NOT satisfied yet")

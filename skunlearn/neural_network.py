@@ -96,9 +96,9 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
     unlearning_epochs : int or "auto", default="auto"
         Noisy epochs a request runs; the noise is calibrated for it.
         ``"auto"`` is 1 (and 10 for ``finetune_epochs``): no other budget
-        saved epochs at equal accuracy where it was measured (issue 24's MLP
-        table is still to be run where retraining is long); the resolved
-        values are ``unlearning_epochs_`` and ``finetune_epochs_``.
+        saved epochs at equal accuracy, even where retraining is long (the
+        guide's table, ``benchmarks/bench_mlp_long.py``); the resolved values
+        are ``unlearning_epochs_`` and ``finetune_epochs_``.
     unlearning_noise : float or None, default=None
         σ of the noisy phase, the per-step standard deviation of the noise
         added to every parameter; None calibrates the smallest that meets the target
