@@ -111,6 +111,6 @@ def grid_for(noise_scale, value_bound):
 def draw_normals(buffer, core="chacha20"):
     """Fill ``buffer`` with the kernels' grid noise (σ' = 1.5 · 2²⁴, the kernels' range), one thread."""
     from skunlearn._backends._grid_noise import kernel_key
-    from skunlearn._backends.numba_cpu import fill_normals
+    from skunlearn._backends.numba import fill_normals
 
     return fill_normals(buffer, kernel_key(1, core), 0, 1.5 * 2.0**24, 1.0)

@@ -45,7 +45,7 @@ def main(argv=None):
     n_samples = 12_000 if args.quick else 60_000
 
     from skunlearn._backends import ACTIVATIONS, MODEL_CLIPPING, SOFTMAX, KernelConfig, MLPConfig
-    from skunlearn._backends.numba_cpu import run_logistic_epochs, run_mlp_epochs
+    from skunlearn._backends.numba import run_logistic_epochs, run_mlp_epochs
     from skunlearn._constants import cyclic_batch_bounds
 
     print(machine_line())

@@ -112,11 +112,11 @@ def main(argv=None):
     scale = 10 if args.quick else 1
 
     from skunlearn._backends import ACTIVATIONS, MODEL_CLIPPING, SOFTMAX, KernelConfig, MLPConfig, get_backend
-    from skunlearn._backends.numba_cpu import warm_up
+    from skunlearn._backends.numba import warm_up
     from skunlearn._constants import cyclic_batch_bounds, scale_rows
 
     gpu, cpu = get_backend("cuda"), get_backend("cpu")
-    warm_up(np.float32)
+    warm_up()
     bandwidth = _device_bandwidth()
     import cupy as cp
 

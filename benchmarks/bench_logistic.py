@@ -130,7 +130,7 @@ def main(argv=None):
 
     from skunlearn import NoisyLogisticRegression
     from skunlearn._backends import SOFTMAX, KernelConfig
-    from skunlearn._backends.numba_cpu import run_logistic_epochs
+    from skunlearn._backends.numba import run_logistic_epochs
     from skunlearn._constants import cyclic_batch_bounds, scale_rows, step_tasks
 
     print(machine_line())

@@ -96,7 +96,7 @@ def main(argv=None):
     from sklearn.neural_network import MLPClassifier
 
     from skunlearn._backends import ACTIVATIONS, MODEL_CLIPPING, MLPConfig
-    from skunlearn._backends.numba_cpu import run_mlp_epochs
+    from skunlearn._backends.numba import run_mlp_epochs
     from skunlearn._constants import cyclic_batch_bounds
 
     print(machine_line())

@@ -44,7 +44,7 @@ def main(argv=None):
     import numba
 
     from skunlearn._backends import SOFTMAX, KernelConfig
-    from skunlearn._backends.numba_cpu import run_logistic_epochs
+    from skunlearn._backends.numba import run_logistic_epochs
     from skunlearn._constants import cyclic_batch_bounds, scale_rows
 
     print(machine_line())

@@ -4,7 +4,7 @@ A synthetic hashed-text matrix (default 100,000 x 2^18, 0.1 % dense: 262 non-zer
 positive tf-like values, binary labels from a sparse linear rule; generated, no
 download), batch 128. The products touch only the non-zeros, but the noise is dense:
 every noisy step draws a normal for each of the 2^18 + 1 parameters and updates all of
-them (skunlearn._backends._numba_sparse says why the noise cannot be lazy), so on wide
+them (skunlearn._backends.numba.logistic_sparse says why the noise cannot be lazy), so on wide
 data the noise, not the data, sets the cost.
 
 Floor of one epoch: reading the non-zeros once, plus the epoch's normals (one per
@@ -63,7 +63,7 @@ def main(argv=None):
     from sklearn.linear_model import SGDClassifier
 
     from skunlearn._backends import BINARY_LOGISTIC, KernelConfig
-    from skunlearn._backends.numba_cpu import run_logistic_epochs
+    from skunlearn._backends.numba import run_logistic_epochs
     from skunlearn._constants import cyclic_batch_bounds, scale_sparse_rows
 
     print(machine_line())

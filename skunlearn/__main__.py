@@ -200,10 +200,10 @@ def _demo(args) -> int:
     data = ((X_train - 8.0) / 8.0, (X_test - 8.0) / 8.0, y_train, y_test)
     n = X_train.shape[0]
     forget = np.random.default_rng(0).permutation(n)[: n // 10]
-    from ._backends.numba_cpu import warm_up
+    from ._backends.numba import warm_up
 
     start = time.perf_counter()
-    warm_up(np.float64)  # compiles on the first run after installing, then loads numba's cache
+    warm_up()  # compiles on the first run after installing, then loads numba's cache
     print(f"numba kernels ready in {time.perf_counter() - start:.1f} s (compiled once per installation)\n")
     print(f"skunlearn demo on load_digits (8x8 images of handwritten digits): {n} training rows, "
           f"{X_test.shape[0]} test rows, {X.shape[1]} features, 10 classes")
@@ -225,12 +225,10 @@ def _warmup(args) -> int:
     """Compile (or load) every CPU kernel, for float32 and float64 data, dense and sparse."""
     import time
 
-    from ._backends import _numba_sparse, numba_cpu
+    from ._backends.numba import warm_up
 
     start = time.perf_counter()
-    for dtype in (np.float64, np.float32):
-        numba_cpu.warm_up(dtype)
-    _numba_sparse._warm_up()
+    warm_up()
     print(f"kernels ready in {time.perf_counter() - start:.1f} s (cached by numba for later processes)")
     return 0
 

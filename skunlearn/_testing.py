@@ -15,7 +15,7 @@ __all__ = ["reference_grid_noise", "reference_logistic_epochs", "reference_mlp_e
 def reference_grid_noise(noise_key, counter, size, noise_scale, grid, core="chacha20"):
     """Normals ``counter … counter + size − 1`` of ``noise_key``, as ``Λ RN(s ξ / Λ)`` (the kernels' noise)."""
     from ._backends._grid_noise import kernel_key
-    from ._backends.numba_cpu import fill_normals
+    from ._backends.numba import fill_normals
 
     out = np.empty(size)
     fill_normals(out, kernel_key(noise_key, core), counter, noise_scale / grid, grid)
@@ -33,7 +33,7 @@ def _sigmoid(z):
 
 def reference_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, noise_key, noise_counter,
                               n_epochs):
-    """Straightforward numpy version of ``numba_cpu.run_logistic_epochs``.
+    """Straightforward numpy version of ``skunlearn._backends.numba.run_logistic_epochs``.
 
     Examples
     --------
@@ -136,7 +136,7 @@ def reference_mlp_loss_gradient(params, layer_sizes, X, y, weight, activation):
 
 def reference_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, noise_key, noise_counter,
                          n_epochs):
-    """Straightforward numpy version of ``numba_cpu.run_mlp_epochs`` (same noise).
+    """Straightforward numpy version of ``skunlearn._backends.numba.run_mlp_epochs`` (same noise).
 
     As the kernel does, the gradient is computed in X's type from the binary64
     parameters cast to it; the update is binary64.

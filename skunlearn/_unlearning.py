@@ -16,13 +16,13 @@ import threading
 import time
 import warnings
 from numbers import Integral
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
-from ._backends import get_backend
+from ._backends import NoiseStream, Slots, get_backend
 from .certificate import parameter_hash
 from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
@@ -52,15 +52,25 @@ def certified_device(device: str) -> str:
     return "cpu"
 
 
+class RequestEpochs(NamedTuple):
+    """What a request's epochs give back: the new parameters and noise stream, the ledger at their end, and the
+    noise-free epochs that ledger counts (None where the ledger does not count them: the MLP's post-processing)."""
+
+    params: np.ndarray
+    stream: NoiseStream
+    ledger: object
+    counted_finetune_epochs: int | None
+
+
 class UnlearningMixin:
     """``unlearn``, ``partial_unlearn`` and the published state of an estimator.
 
     The estimator provides ``_build_state(X, y, *, sample_weight, **slot_overrides)`` (a whole
     new :class:`~skunlearn._state.FittedState`),
-    ``_finetune(state, slots, params, weight, epochs, start_ledger, end_ledger)
-    -> (params, noise_counter, ledger, noise-free epochs the ledger counted or None)``
-    and ``_parameter_attributes(params, state)`` (the public attributes that
-    depend on the parameters).
+    ``_finetune(state, slots, params, stream, epochs, start_ledger, end_ledger) -> RequestEpochs``
+    (a request's noisy epochs, then its noise-free ones, through :meth:`_run_backend`)
+    and ``_parameter_attributes(params, config)`` (the public attributes that
+    depend on the parameters; ``config`` is the state's ``config``).
     """
 
     #: Give up (and change nothing) when the target needs more unlearning epochs.
@@ -237,40 +247,40 @@ class UnlearningMixin:
             return weights, None, False  # weights 0 and 1 only: the unweighted constants and arithmetic
         return weights, bound, inferred
 
-    def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading, slots,
-                     losses=None):
-        """``n_epochs`` epochs of the backend's ``kernel_name`` over ``slots`` from noise index ``counter``.
+    def _run_backend(self, params, slots: Slots, config, n_epochs, stream: NoiseStream, phase, losses=None):
+        """``n_epochs`` epochs of the phase ``config`` over ``slots``, noise from ``stream``: the one kernel call.
 
         One call for all epochs, or one per epoch with a progress line when
-        ``verbose``; returns ``(params, next counter)``. ``params`` is updated
-        in place: pass a copy of published parameters. ``losses`` (a list, for
-        kernels that report them): each epoch's mean loss is appended.
+        ``verbose``; returns ``(params, stream after)``. ``params`` is updated
+        in place: pass a copy of published parameters. ``losses`` (a list):
+        each epoch's mean loss is appended.
         """
         if n_epochs <= 0:
-            return params, counter
-        kernel = getattr(get_backend(certified_device(self.device)), kernel_name)
-        n_jobs = getattr(self, "n_jobs", None)
-        threads = {} if n_jobs is None else {"n_threads": n_jobs}  # results never depend on it
+            return params, stream
+        backend = get_backend(certified_device(self.device))
+        n_threads = self._kernel_threads()  # results never depend on it
         per_call = n_epochs if not self.verbose else 1
         for done in range(0, n_epochs, per_call):
-            reported = {} if losses is None else {"losses": np.empty(per_call)}
+            reported = np.empty(per_call)
             start = time.perf_counter()
             try:
-                params, counter = kernel(params, *leading, slots["X_slots"], slots["y_slots"], weight,
-                                         slots["batch_bounds"], config, slots["noise_key"], counter, per_call,
-                                         **threads, **reported)
+                params, stream = backend.run(params, slots, config, per_call, stream, n_threads=n_threads,
+                                             losses=reported)
             except SystemError as error:
                 # Ctrl-C inside a compiled kernel surfaces as "returned a result with an exception set".
                 if isinstance(error.__cause__, KeyboardInterrupt):
                     raise error.__cause__ from None
                 raise
             if losses is not None:
-                losses.extend(float(value) for value in reported["losses"])
+                losses.extend(float(value) for value in reported)
             if self.verbose:
-                loss = f", loss {losses[-1]:.4g}" if losses else ""
-                print(f"[{type(self).__name__}] {phase} epoch {done + 1}/{n_epochs}{loss}, "
+                print(f"[{type(self).__name__}] {phase} epoch {done + 1}/{n_epochs}, loss {reported[-1]:.4g}, "
                       f"parameter norm {np.linalg.norm(params):.4g}, {time.perf_counter() - start:.3f} s")
-        return params, counter
+        return params, stream
+
+    def _kernel_threads(self):
+        """Threads for the kernels (scikit-learn's ``n_jobs`` convention); None: numba's default."""
+        return None
 
     def _certifying_fit(self, X, y, rows, *, slot_order=None, noise_key=None):
         """Train as the certificate's certifying procedure does: ``rows`` are inert from the first step.
@@ -551,11 +561,11 @@ class UnlearningMixin:
 
     def _finish_request(self, state, ledger, epochs, weight, new_ids, X_slots, y_slots, removed_mask):
         """The request's epochs, history entry and new state, published by one reference swap."""
-        slots = {"X_slots": X_slots, "y_slots": y_slots, "batch_bounds": state.batch_bounds,
-                 "noise_key": state.noise_key}
+        slots = Slots(X_slots, y_slots, weight, state.batch_bounds)
         start_ledger, ledger = ledger, ledger.advanced(epochs)
-        params, noise_counter, ledger, quiet_epochs = self._finetune(
-            state, slots, np.array(state.params, copy=True), weight, epochs, start_ledger, ledger)
+        params, stream, ledger, quiet_epochs = self._finetune(
+            state, slots, np.array(state.params, copy=True), NoiseStream(state.noise_key, state.noise_counter),
+            epochs, start_ledger, ledger)
         # The history lives in the ledger (never read back from the public certificate_): a new request opens
         # an entry, a continuation (partial_unlearn without rows) adds its epochs to the last one.
         history = start_ledger.history
@@ -571,10 +581,10 @@ class UnlearningMixin:
             history = history + (entry,)
         ledger = ledger.with_history(history)
         removed = np.flatnonzero(removed_mask)
-        parameters = self._parameter_attributes(params, state)
+        parameters = self._parameter_attributes(params, state.config)
         new_state = state.replace(
             X_slots=X_slots, y_slots=y_slots, weight=weight, removed_mask=removed_mask, params=params,
-            noise_counter=noise_counter, ledger=ledger,
+            noise_counter=stream.counter, ledger=ledger,
             attributes={**parameters, "certificate_": ledger.certificate(state.noise_secrecy,
                                                                          parameter_hash(parameters)),
                         "removed_indices_": removed, "n_retained_": int(removed_mask.size - removed.size)},

@@ -909,7 +909,7 @@ def _prediction_parameters(model):
     holder, state = _published_state(model)
     if state is None or not hasattr(holder, "_parameter_attributes"):
         return None
-    return holder._parameter_attributes(state.params, state)
+    return holder._parameter_attributes(state.params, state.config)
 
 
 def _decoded(value):

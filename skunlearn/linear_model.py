@@ -15,13 +15,13 @@ from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from . import accounting
-from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig
+from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, NoiseStream, Slots
 from ._constants import logistic_constants, scale_rows, scale_sparse_rows
 from ._defaults import auto_request_budget, default_l2, noise_dominates, resolve_delta
 from ._ledgers import StronglyConvexLedger
 from .certificate import parameter_hash
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
-from ._unlearning import UnlearningMixin, certified_device
+from ._unlearning import RequestEpochs, UnlearningMixin, certified_device
 from ._validation import (
     Integral,
     Interval,
@@ -400,11 +400,12 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         training_config = kernel_config if self.private_training else dataclasses.replace(kernel_config,
                                                                                            noise_scale=0.0)
         loss_curve = []
-        params, noise_counter = self._run_backend(
-            "run_logistic_epochs", np.zeros((n_outputs, n_features + 1)), slots["weight"], training_config,
-            int(self.max_iter), "training", 0, slots=slots, losses=loss_curve)
+        params, stream = self._run_backend(
+            np.zeros((n_outputs, n_features + 1)),
+            Slots(slots["X_slots"], slots["y_slots"], slots["weight"], slots["batch_bounds"]), training_config,
+            int(self.max_iter), NoiseStream(slots["noise_key"]), "training", losses=loss_curve)
         ledger = ledger.advanced(int(self.max_iter), noisy=bool(self.private_training))
-        parameters = self._parameter_attributes(params, None)
+        parameters = self._parameter_attributes(params, {})
         attributes = {
             **features, "classes_": classes, "step_size_": step_size, "noise_": noise, "radius_": radius,
             "alpha_": alpha, "delta_": delta, "n_iter_": int(self.max_iter),
@@ -413,7 +414,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             "certificate_": ledger.certificate(slots["noise_secrecy"], parameter_hash(parameters)),
             "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
         }
-        return FittedState(**dict(slots, noise_counter=noise_counter), params=params, ledger=ledger,
+        return FittedState(**dict(slots, noise_counter=stream.counter), params=params, ledger=ledger,
                            config={"kernel_config": kernel_config, "data_norm": constants.data_norm,
                                    "finetune_epochs": finetune_epochs,
                                    "inferred_weight_bound": weight_bound if bound_inferred else None},
@@ -452,22 +453,23 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
                 UserWarning, stacklevel=4,
             )
 
-    def _finetune(self, state, slots, params, weight, epochs, start_ledger, end_ledger):
+    def _finetune(self, state, slots, params, stream, epochs, start_ledger, end_ledger):
         config = state.config["kernel_config"]
-        params, counter = self._run_backend("run_logistic_epochs", params, weight, config, epochs, "unlearning",
-                                            state.noise_counter, slots=slots)
+        params, stream = self._run_backend(params, slots, config, epochs, stream, "unlearning")
         quiet = 0
         finetune_epochs = state.config["finetune_epochs"]
         if epochs > 0 and finetune_epochs and end_ledger.meets_target():
             # The certified model, fine-tuned without noise on the retained rows: post-processing.
             quiet = int(finetune_epochs)
-            params, counter = self._run_backend("run_logistic_epochs", params, weight,
-                                                dataclasses.replace(config, noise_scale=0.0), quiet, "fine-tuning",
-                                                counter, slots=slots)
-        return params, counter, end_ledger.post_processed(quiet), quiet
+            params, stream = self._run_backend(params, slots, dataclasses.replace(config, noise_scale=0.0), quiet,
+                                               stream, "fine-tuning")
+        return RequestEpochs(params, stream, end_ledger.post_processed(quiet), quiet)
+
+    def _kernel_threads(self):
+        return self.n_jobs
 
     @staticmethod
-    def _parameter_attributes(params, state):
+    def _parameter_attributes(params, config):
         n_features = params.shape[1] - 1
         return {"coef_": params[:, :n_features].copy(), "intercept_": params[:, n_features].copy()}
 

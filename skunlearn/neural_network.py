@@ -11,14 +11,14 @@ from numpy.typing import ArrayLike
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig
+from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig, NoiseStream, Slots
 from . import accounting
 from ._constants import cyclic_batch_bounds
 from ._defaults import resolve_delta
 from ._ledgers import PostProcessingLedger
 from .certificate import parameter_hash
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
-from ._unlearning import UnlearningMixin, certified_device
+from ._unlearning import RequestEpochs, UnlearningMixin, certified_device
 from ._validation import (
     Integral,
     Interval,
@@ -329,11 +329,13 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
             # the exactness of the sum: |x| <= radius before the noise.
             grid=accounting.noise_grid(1.01 * float(self.radius) + 21.0 * float(self.noise), float(self.noise))
             if self.noise > 0 else 0.0,
+            layer_sizes=tuple(int(size) for size in layer_sizes),
         )
         loss_curve = []
-        params, noise_counter = self._run_backend(
-            "run_mlp_epochs", self._initial_params(init_rng, layer_sizes), slots["weight"], training_config,
-            int(self.max_iter), "training", 0, layer_sizes, slots=slots, losses=loss_curve)
+        params, stream = self._run_backend(
+            self._initial_params(init_rng, layer_sizes),
+            Slots(slots["X_slots"], slots["y_slots"], slots["weight"], slots["batch_bounds"]), training_config,
+            int(self.max_iter), NoiseStream(slots["noise_key"]), "training", losses=loss_curve)
         config = {"layer_sizes": layer_sizes, "activation_code": activation_code, "activation": self.activation,
                   "training_config": training_config}
         parameters = self._parameter_attributes(params, config)
@@ -345,7 +347,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
             "certificate_": ledger.certificate(slots["noise_secrecy"], parameter_hash(parameters)),
             "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
         }
-        return FittedState(**dict(slots, noise_counter=noise_counter), params=params, ledger=ledger, config=config,
+        return FittedState(**dict(slots, noise_counter=stream.counter), params=params, ledger=ledger, config=config,
                            attributes=attributes)
 
     def _initial_params(self, rng, layer_sizes):
@@ -360,34 +362,29 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
 
     # Hooks of UnlearningMixin ------------------------------------------------------
 
-    def _finetune(self, state, slots, params, weight, epochs, start_ledger, end_ledger):
-        counter = state.noise_counter
-        sizes = state.config["layer_sizes"]
+    def _finetune(self, state, slots, params, stream, epochs, start_ledger, end_ledger):
         if epochs > 0:
             if start_ledger.phase_steps == 0:  # a new request: start from the model clipped to C0
                 params = _clip(params, start_ledger.initial_radius)
-            noisy = MLPConfig(
-                activation=state.config["activation_code"],
+            noisy = dataclasses.replace(
+                state.config["training_config"],
                 update=GRADIENT_CLIPPING if start_ledger.method == "gradient_clipping" else MODEL_CLIPPING,
                 step_size=start_ledger.step_size, l2=start_ledger.l2, noise_std=start_ledger.noise_std,
                 radius=start_ledger.clip_radius, gradient_clip=start_ledger.gradient_clip,
                 grid=end_ledger.noise_grid,  # the phase's bound at its end: the largest grid of the phase
             )
-            params, counter = self._run_backend("run_mlp_epochs", params, weight, noisy, epochs, "unlearning",
-                                                counter, sizes, slots=slots)
+            params, stream = self._run_backend(params, slots, noisy, epochs, stream, "unlearning")
         finetune_epochs = state.attributes["finetune_epochs_"]
         if end_ledger.finetuned and not start_ledger.finetuned and finetune_epochs:
             # Post-processing of the certified model: clip the noise away, then train without noise.
             params = _clip(params, start_ledger.initial_radius)
             plain = dataclasses.replace(state.config["training_config"], noise_std=0.0)
-            params, counter = self._run_backend("run_mlp_epochs", params, weight, plain,
-                                                finetune_epochs, "fine-tuning", counter, sizes, slots=slots)
-        return params, counter, end_ledger, None
+            params, stream = self._run_backend(params, slots, plain, finetune_epochs, stream, "fine-tuning")
+        return RequestEpochs(params, stream, end_ledger, None)
 
     @staticmethod
     def _parameter_attributes(params, config):
         """``coefs_`` and ``intercepts_``: new arrays for every state, never refilled in place."""
-        config = config.config if hasattr(config, "config") else config
         coefs, intercepts, offset = [], [], 0
         for n_in, n_out in zip(config["layer_sizes"][:-1], config["layer_sizes"][1:]):
             coefs.append(params[offset:offset + n_in * n_out].reshape(n_in, n_out).copy())

@@ -65,15 +65,15 @@ def test_noise_does_not_depend_on_how_epochs_are_split_across_calls():
 
 
 def test_parallel_and_serial_tasks_give_the_same_model(monkeypatch):
-    from skunlearn._backends import numba_cpu
+    from skunlearn._backends.numba import logistic_dense, run_logistic_epochs
 
     X, y, weight = problem(np.float64, 4, n=400)
     bounds = cyclic_batch_bounds(400, 200)
     config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0, grid=grid(0.1, 10.0))
-    monkeypatch.setattr(numba_cpu, "_PARALLEL_WORK", 10**12)
-    serial, _ = numba_cpu.run_logistic_epochs(np.zeros((4, 9)), X, y, weight, bounds, config, 3, 0, 2)
-    monkeypatch.setattr(numba_cpu, "_PARALLEL_WORK", 1)
-    parallel, _ = numba_cpu.run_logistic_epochs(np.zeros((4, 9)), X, y, weight, bounds, config, 3, 0, 2)
+    monkeypatch.setattr(logistic_dense, "_PARALLEL_WORK", 10**12)
+    serial, _ = run_logistic_epochs(np.zeros((4, 9)), X, y, weight, bounds, config, 3, 0, 2)
+    monkeypatch.setattr(logistic_dense, "_PARALLEL_WORK", 1)
+    parallel, _ = run_logistic_epochs(np.zeros((4, 9)), X, y, weight, bounds, config, 3, 0, 2)
     np.testing.assert_array_equal(serial, parallel)
 
 
@@ -175,7 +175,61 @@ def test_cuda_without_a_gpu_is_a_clear_error_and_auto_falls_back(monkeypatch):
     monkeypatch.setattr(importlib, "import_module", no_cupy)
     with pytest.raises(RuntimeError, match="device=\"cuda\" is unavailable"):
         get_backend("cuda")
-    assert get_backend("auto").__name__ == "skunlearn._backends.numba_cpu"
+    assert get_backend("auto").__name__ == "skunlearn._backends.numba"
+
+
+def _protocol_signatures():
+    import inspect
+
+    from skunlearn._backends.interface import Backend
+
+    def without_self(function):
+        signature = inspect.signature(function)
+        return [(p.name, p.kind) for p in list(signature.parameters.values())[1:]]
+
+    return {name: without_self(getattr(Backend, name)) for name in ("run", "warm_up", "mlp_loss_gradient")}
+
+
+def test_every_backend_has_the_protocols_signatures():
+    """The numba backend by inspect.signature, the CuPy module from its source (no CuPy needed)."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import skunlearn._backends as backends
+    from skunlearn._backends import numba as numba_backend
+
+    expected = _protocol_signatures()
+    for name, parameters in expected.items():
+        signature = inspect.signature(getattr(numba_backend, name))
+        assert [(p.name, p.kind) for p in signature.parameters.values()] == parameters, name
+    kinds = {"posonlyargs": inspect.Parameter.POSITIONAL_ONLY, "args": inspect.Parameter.POSITIONAL_OR_KEYWORD,
+             "kwonlyargs": inspect.Parameter.KEYWORD_ONLY}
+    tree = ast.parse((Path(backends.__file__).parent / "cupy_gpu.py").read_text())
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    for name, parameters in expected.items():
+        arguments = functions[name].args
+        found = [(a.arg, kinds[field]) for field in kinds for a in getattr(arguments, field)]
+        assert found == parameters, name
+
+
+def test_run_is_the_kernels_call_with_its_stream():
+    """``run`` gives the kernel's model and hands on the stream by the normals it drew."""
+    from skunlearn._backends import NoiseStream, Slots
+    from skunlearn._backends.numba import run, run_logistic_epochs
+
+    X, y, weight = problem(np.float64, 4, n=60)
+    bounds = cyclic_batch_bounds(60, 16)
+    config = KernelConfig(SOFTMAX, 1.0, 0.01, 0.1, 10.0, grid=grid(0.1, 10.0))
+    direct, counter = run_logistic_epochs(np.zeros((4, 9)), X, y, weight, bounds, config, 5, 7, 2)
+    losses = np.empty(2)
+    through, stream = run(np.zeros((4, 9)), Slots(X, y, weight, bounds), config, 2, NoiseStream(5, 7), losses=losses)
+    np.testing.assert_array_equal(direct, through)
+    assert stream == NoiseStream(5, counter) and counter == 7 + 2 * (bounds.size - 1) * 36
+    assert np.all(np.isfinite(losses))
+    with pytest.raises(ValueError, match="layer_sizes"):
+        run(np.zeros(10), Slots(X, y, weight, bounds), MLPConfig(0, MODEL_CLIPPING, 0.1, 0.0, 0.0, 1.0, 1.0), 1,
+            NoiseStream(5))
 
 
 def test_import_skunlearn_loads_neither_numba_kernels_nor_cupy():
@@ -183,7 +237,7 @@ def test_import_skunlearn_loads_neither_numba_kernels_nor_cupy():
     import sys
 
     code = ("import sys, skunlearn; "
-            "print('skunlearn._backends.numba_cpu' in sys.modules, 'cupy' in sys.modules, 'numba' in sys.modules)")
+            "print('skunlearn._backends.numba' in sys.modules, 'cupy' in sys.modules, 'numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False", "False"]
 
@@ -258,7 +312,7 @@ def test_kernel_exp_is_within_its_proven_bound():
     mp = pytest.importorskip("mpmath")
     from numba import njit
 
-    from skunlearn._backends.numba_cpu import exp_nonpositive
+    from skunlearn._backends._elementary import exp_nonpositive
     from skunlearn.accounting import EXP_ERROR_ULPS
 
     evaluate = njit(lambda values: np.array([exp_nonpositive(v) for v in values]))

@@ -125,7 +125,7 @@ def test_other_sparse_formats_are_read_as_csr_and_float32_stays_float32(digits, 
 
 
 def _exact_and_lazy_chains(radius, n_runs=20_000, steps=6, shrink=0.9, noise=0.5, pull=0.8, seed=0):
-    """Final value of an untouched coordinate: the exact projected chain vs the lazy form of _numba_sparse's docstring.
+    """Final value of an untouched coordinate: the exact projected chain vs the lazy form of logistic_sparse's docstring.
 
     Two coordinates; a constant gradient pushes coordinate 0 at every step, coordinate 1 is never touched. The lazy
     form leaves coordinate 1 alone, takes the projection factors from the norm it can see (coordinate 0 and 1's
@@ -147,7 +147,7 @@ def _exact_and_lazy_chains(radius, n_runs=20_000, steps=6, shrink=0.9, noise=0.5
 
 
 def test_lazy_noise_keeps_the_law_without_the_projection_and_changes_it_with_it():
-    """The derivation in skunlearn._backends._numba_sparse, by Monte Carlo (fixed seeds, a KS test)."""
+    """The derivation in skunlearn._backends.numba.logistic_sparse, by Monte Carlo (fixed seeds, a KS test)."""
     from scipy.stats import ks_2samp
 
     exact, lazy = _exact_and_lazy_chains(radius=np.inf)

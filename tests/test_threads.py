@@ -6,7 +6,7 @@ import pytest
 from sklearn.datasets import make_classification
 
 from skunlearn import NoisyLogisticRegression
-from skunlearn._backends import numba_cpu
+from skunlearn._backends.numba import logistic_dense
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +20,13 @@ def wide():
 def test_models_are_bitwise_identical_for_any_thread_count(wide, monkeypatch, batch_size):
     X, y = wide
     seen = []
-    kernel = numba_cpu._logistic_epochs
+    kernel = logistic_dense._logistic_epochs
 
     def recording(*args):
         seen.append(numba.get_num_threads())
         return kernel(*args)
 
-    monkeypatch.setattr(numba_cpu, "_logistic_epochs", recording)
+    monkeypatch.setattr(logistic_dense, "_logistic_epochs", recording)
     models = {}
     for n_jobs in (1, 2, -1):
         seen.clear()

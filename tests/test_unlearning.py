@@ -180,7 +180,7 @@ def test_an_interrupt_anywhere_in_a_refit_leaves_the_old_or_the_new_model(fitted
 
 
 def test_ctrl_c_inside_a_kernel_stays_a_keyboard_interrupt(fitted, monkeypatch):
-    from skunlearn._backends import numba_cpu
+    from skunlearn._backends import numba as numba_backend
 
     name, model = fitted
     target = copy_of(model)
@@ -190,8 +190,7 @@ def test_ctrl_c_inside_a_kernel_stays_a_keyboard_interrupt(fitted, monkeypatch):
         # What CPython reports when a signal arrives while compiled code runs.
         raise SystemError("<built-in function> returned a result with an exception set") from KeyboardInterrupt()
 
-    monkeypatch.setattr(numba_cpu, "run_logistic_epochs", interrupted_kernel)
-    monkeypatch.setattr(numba_cpu, "run_mlp_epochs", interrupted_kernel)
+    monkeypatch.setattr(numba_backend, "run", interrupted_kernel)
     with pytest.raises(KeyboardInterrupt):
         target.unlearn([1, 2])
     assert target._state is before

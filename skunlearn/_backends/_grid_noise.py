@@ -42,8 +42,8 @@ is within total variation τ · (draws) of the ideal one, and an (ε, δ)
 statement about the ideal chain holds for the machine with
 ``δ + (1 + e^ε) τ · draws`` (both runs are charged).
 
-The kernels of :mod:`skunlearn._backends.numba_cpu` and
-:mod:`skunlearn._backends._numba_sparse` draw all their noise here; the grid Λ
+The kernels of :mod:`skunlearn._backends.numba.logistic_dense` and
+:mod:`skunlearn._backends.numba.logistic_sparse` draw all their noise here; the grid Λ
 comes from public bounds (:func:`skunlearn.accounting.noise_grid`) and τ is
 charged to δ by the ledgers
 (:func:`skunlearn.accounting.grid_noise_failure_probability`, whose

@@ -1,4 +1,12 @@
-"""CuPy GPU backend: the numba backend's interface, with cuBLAS products and fused CUDA kernels.
+"""CuPy GPU backend (experimental): the backend protocol, with cuBLAS products and fused CUDA kernels.
+
+**Experimental, and not certified.** The estimators refuse ``device="cuda"``:
+this module still draws SplitMix64 normals without the grid of
+:mod:`skunlearn._backends._grid_noise` and uses the GPU's libm, so the
+certificate's arithmetic model does not describe it. It keeps the protocol of
+:mod:`skunlearn._backends` (``run``, ``warm_up``, ``fill_normals``,
+``mlp_loss_gradient``; ``tests/test_backends.py`` compares the signatures
+without importing CuPy) until the GPU work ports the grid noise.
 
 Imported only when ``device="cuda"`` (or ``"auto"`` finds a GPU); never at
 ``import skunlearn``. Each call moves the data to the GPU once, runs every
@@ -27,7 +35,7 @@ import math
 
 import numpy as np
 
-from . import BINARY_LOGISTIC, GRADIENT_CLIPPING, KernelConfig, MLPConfig
+from .codes import BINARY_LOGISTIC, GRADIENT_CLIPPING, KernelConfig, MLPConfig, NoiseStream, Slots
 from ._ziggurat import F_TABLE, K_TABLE, MAX_ATTEMPTS, W_TABLE, ZIGGURAT_R
 
 try:  # the module is imported lazily; a missing CuPy surfaces as this ImportError
@@ -38,7 +46,8 @@ except ImportError as error:  # pragma: no cover - exercised where CuPy is absen
         'device="cuda" needs CuPy and an NVIDIA GPU: pip install "skunlearn[gpu]"'
     ) from error
 
-__all__ = ["fill_normals", "is_available", "mlp_loss_gradient", "run_logistic_epochs", "run_mlp_epochs"]
+__all__ = ["fill_normals", "is_available", "mlp_loss_gradient", "run", "run_logistic_epochs", "run_mlp_epochs",
+           "warm_up"]
 
 _THREADS = 256
 
@@ -226,45 +235,6 @@ extern "C" __global__ void chunked_noisy_update_%(T)s(%(T)s* params, const %(T)s
     block_sum_to(stored * stored, sq);
 }
 
-extern "C" __global__ void logistic_residuals_%(T)s(%(T)s* scores, const long long* y, const %(T)s* weight,
-                                                   int rows, int n_out, int loss) {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= rows) return;
-    %(T)s* row = scores + (long long)i * n_out;
-    double w = (double)weight[i];
-    if (loss == 0) {
-        double z = (double)row[0];
-        double p = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-        row[0] = (%(T)s)(w * (p - (double)y[i]));
-    } else {
-        double top = (double)row[0];
-        for (int k = 1; k < n_out; ++k) top = fmax(top, (double)row[k]);
-        double total = 0.0;
-        for (int k = 0; k < n_out; ++k) total += exp((double)row[k] - top);
-        for (int k = 0; k < n_out; ++k) {
-            double p = exp((double)row[k] - top) / total;
-            row[k] = (%(T)s)(w * (p - (k == y[i] ? 1.0 : 0.0)));
-        }
-    }
-}
-
-// theta <- shrink theta - gscale g + noise_scale xi; squared norm of the result into *sq.
-extern "C" __global__ void noisy_update_%(T)s(%(T)s* params, const %(T)s* grad, long long n, double shrink,
-                                             double gscale, double noise_scale, unsigned long long key,
-                                             const unsigned long long* counter, unsigned long long offset,
-                                             double* sq) {
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    double stored = 0.0;
-    if (i < n) {
-        double value = shrink * (double)params[i] - gscale * (double)grad[i];
-        if (noise_scale > 0.0) value += noise_scale * sk_normal(key, counter[0] + offset + (unsigned long long)i);
-        %(T)s rounded = (%(T)s)value;
-        params[i] = rounded;
-        stored = (double)rounded;
-    }
-    block_sum_to(stored * stored, sq);
-}
-
 extern "C" __global__ void project_%(T)s(%(T)s* params, long long n, const double* sq, double radius) {
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     double norm = sqrt(sq[0]);
@@ -378,6 +348,28 @@ def _module():
     return _MODULE
 
 
+def run(params, slots: Slots, config: KernelConfig | MLPConfig, n_epochs: int, stream: NoiseStream, *,
+        n_threads=None, losses=None):
+    """The backend protocol's call (:func:`skunlearn._backends.numba.run`); ``n_threads`` is the CPU's and ignored.
+
+    The GPU kernels do not report losses: ``losses``, when given, is filled with NaN.
+    """
+    if isinstance(config, MLPConfig):
+        params, counter = run_mlp_epochs(params, config.layer_sizes, slots.X, slots.y, slots.weight,
+                                         slots.batch_bounds, config, stream.key, stream.counter, n_epochs)
+    else:
+        params, counter = run_logistic_epochs(params, slots.X, slots.y, slots.weight, slots.batch_bounds, config,
+                                              stream.key, stream.counter, n_epochs)
+    if losses is not None:
+        losses[:] = np.nan
+    return params, NoiseStream(stream.key, int(counter))
+
+
+def warm_up():
+    """Compile the CUDA module (once per process)."""
+    _module()
+
+
 def _kernel(name, dtype=None):
     if dtype is not None:
         name = f"{name}_{'float' if np.dtype(dtype) == np.float32 else 'double'}"
@@ -447,7 +439,7 @@ def _gemm(transa, transb, a, b, out):
 
 def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig, noise_key, noise_counter, n_epochs,
                         n_threads=None):
-    """GPU twin of :func:`skunlearn._backends.numba_cpu.run_logistic_epochs` (same arguments and result;
+    """GPU twin of :func:`skunlearn._backends.numba.run_logistic_epochs` (same arguments and result;
     ``n_threads``, the CPU's thread count, is ignored; dense X only)."""
     if n_epochs <= 0:
         return params, noise_counter
@@ -564,7 +556,7 @@ class _MLPStep:
 
 def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config: MLPConfig, noise_key, noise_counter,
                    n_epochs):
-    """GPU twin of :func:`skunlearn._backends.numba_cpu.run_mlp_epochs` (same arguments and result)."""
+    """GPU twin of :func:`skunlearn._backends.numba.run_mlp_epochs` (same arguments and result)."""
     if n_epochs <= 0:
         return params, noise_counter
     dtype = params.dtype

@@ -8,7 +8,7 @@ exactly. This module bounds the gap between one step as the kernel computes
 it and the exact step, so that the gap can be charged to the certificate, and
 sets the smallest noise the certificate accepts.
 
-Derivation (the logistic kernel of ``skunlearn._backends.numba_cpu``)
+Derivation (the logistic kernel of ``skunlearn._backends.numba.logistic_dense``)
 ======================================================================
 
 Notation: ``γ_n = n u / (1 − n u)`` [Higham, *Accuracy and Stability of
@@ -33,7 +33,7 @@ B. *Residuals.* The softmax is ½-Lipschitz (its Jacobian ``diag p − p pᵀ`` 
    norm ≤ ½; the sigmoid's derivative is ≤ ¼): the logit error moves the
    residual by ``L_r γ_d R̄ D``. Evaluating it at z̃ adds relative errors:
    ``z_k − max z`` (≤ ``2 Z u`` in the exponent, ``Z = (1 + γ_d) R̄ D``), ``exp``
-   (the kernels' own ``exp_nonpositive`` of ``skunlearn._backends.numba_cpu``,
+   (the kernels' own ``exp_nonpositive`` of ``skunlearn._backends._elementary``,
    +, × and ``ldexp`` only, within :data:`EXP_ERROR_ULPS` = 8 u relative, its
    bound derived in its docstring and checked against mpmath, plus 2⁻¹⁰⁷⁵
    absolute for a subnormal result), the sum of k terms (``γ_{k−1}``), the
@@ -70,7 +70,7 @@ E. *Projection.* The norm is a sum of p squares (``γ_{p+T}``) and a square
 
 The step error is ``e = e_G + e_U + e_P`` (:func:`logistic_step_rounding_error`).
 
-The CSR kernel of ``skunlearn._backends._numba_sparse`` fits the same model,
+The CSR kernel of ``skunlearn._backends.numba.logistic_sparse`` fits the same model,
 so a sparse fit is charged the same ``e``: a logit sums the row's stored
 entries only, at most d products (the others are exact zeros), as in A; a
 gradient coordinate sums at most b row terms in row order, fewer than the
@@ -196,7 +196,7 @@ UNIT_ROUNDOFF = 2.0**-53
 #: The per-step noise is at least this many units in the last place of the largest parameter.
 NOISE_FLOOR_ULPS = 2**20
 
-#: Relative error bound, in units of u, of the kernels' exp (``skunlearn._backends.numba_cpu.exp_nonpositive``).
+#: Relative error bound, in units of u, of the kernels' exp (``skunlearn._backends._elementary.exp_nonpositive``).
 EXP_ERROR_ULPS = 8
 
 #: log₂ of the smallest noise-to-grid ratio ``σ' = s / Λ`` the kernels aim for (:func:`noise_grid`).

@@ -1,6 +1,6 @@
 r"""numba kernels of the logistic update for CSR data: products over the non-zeros, dense noise.
 
-The same step as :func:`skunlearn._backends.numba_cpu.run_logistic_epochs`,
+The same step as :func:`skunlearn._backends.numba.logistic_dense.run_dense_logistic_epochs`,
 
     θ ← Π_R((1 − ηλ) θ − (η/b_j) Σ_{i ∈ B_j} w_i ∇ℓ_i(θ) + s ξ),
 
@@ -61,8 +61,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._grid_noise import fill_grid_noise, kernel_key, scaled_widths
-from .numba_cpu import _check_arrays, _compile_lock, _numba_threads, _on_grid, _project, _residuals
+from ..._constants import step_tasks
+from .._grid_noise import fill_grid_noise, kernel_key
+from .common import (check_arrays, grid_widths, numba_threads, on_grid, project, residuals, serial_and_parallel,
+                     total_weight)
 
 __all__ = ["run_sparse_logistic_epochs"]
 
@@ -91,7 +93,7 @@ def _sparse_batch_gradient(params, indptr, indices, data, y, weight, start, stop
             for entry in range(indptr[row], indptr[row + 1]):
                 total += params[k, indices[entry]] * np.float64(data[entry])
             block[i, k] = total
-    batch_loss = _residuals(block, y, weight, start, loss)
+    batch_loss = residuals(block, y, weight, start, loss)
     for i in range(n_rows):
         row = start + i
         for entry in range(indptr[row], indptr[row + 1]):
@@ -125,27 +127,21 @@ def _update_share(t, n_shares, params, gradient, noise, shrink, gradient_scale, 
             value = shrink * flat[i] - gradient_scale * flat_gradient[i]
             flat_gradient[i] = 0.0
             if noise_scale > 0.0:
-                value = _on_grid(value, grid, inverse_grid, chunk[i - first])
+                value = on_grid(value, grid, inverse_grid, chunk[i - first])
             flat[i] = value
             stored = flat[i]
             total += stored * stored
     squares[t] = total
 
 
-@njit(cache=True, parallel=True)
-def _update_parallel(n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter, squares,
-                     grid, scale_hi, scale_lo):
+def _update(n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter, squares, grid,
+            scale_hi, scale_lo):
     for t in prange(n_shares):
         _update_share(t, n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter,
                       squares, grid, scale_hi, scale_lo)
 
 
-@njit(cache=True)
-def _update_serial(n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter, squares,
-                   grid, scale_hi, scale_lo):
-    for t in range(n_shares):
-        _update_share(t, n_shares, params, gradient, noise, shrink, gradient_scale, noise_scale, key, counter,
-                      squares, grid, scale_hi, scale_lo)
+_update_serial, _update_parallel = serial_and_parallel(_update)
 
 
 @njit(cache=True)
@@ -160,10 +156,8 @@ def _sparse_logistic_epochs(params, indptr, indices, data, y, weight, batch_boun
     gradient = np.zeros_like(params)
     noise = np.zeros((n_shares, _NOISE_CHUNK))  # each share's chunk of normals
     squares = np.zeros(n_shares)
-    scale_hi, scale_lo = scaled_widths(noise_scale / grid if noise_scale > 0.0 else 1.0)
-    retained = 0.0
-    for i in range(weight.size):
-        retained += weight[i]
+    scale_hi, scale_lo = grid_widths(noise_scale, grid)
+    retained = total_weight(weight)
     for epoch in range(n_epochs):
         epoch_loss = 0.0
         for j in range(batch_bounds.size - 1):
@@ -179,49 +173,24 @@ def _sparse_logistic_epochs(params, indptr, indices, data, y, weight, batch_boun
                                squares, grid, scale_hi, scale_lo)
             if noise_scale > 0.0:
                 counter += np.uint64(params.size)
-            _project(params, squares, radius)
+            project(params, squares, radius)
         losses[epoch] = epoch_loss / retained if retained > 0 else np.nan
     return params
 
 
-_WARM = []
-
-
-def _warm_up():
-    """Compile (or load from numba's cache) every variant of the sparse kernel at once, once per process.
-
-    Both data types in one process, under the inter-process compile lock: a
-    cache whose variants were written by different processes can be
-    inconsistent for kernels that call parallel ones (numba issue #10128), and
-    loading such a variant crashed the interpreter here once.
-    """
-    if _WARM:
-        return
-    with _compile_lock():
-        indptr = np.array([0, 1, 2], dtype=np.int64)
-        indices = np.array([0, 1], dtype=np.int64)
-        for data_dtype in (np.float64, np.float32):
-            for parallel in (False, True):
-                _sparse_logistic_epochs(np.zeros((1, 2)), indptr, indices, np.ones(2, dtype=data_dtype),
-                                        np.zeros(2, dtype=np.int64), np.ones(2), np.array([0, 2], dtype=np.int64), 0,
-                                        0.1, 0.01, 0.1, 10.0, 2.0**-30, kernel_key(0), np.uint64(0), 1, 2, parallel,
-                                        np.empty(1))
-    _WARM.append(True)
-
-
 def run_sparse_logistic_epochs(params, X, y, weight, batch_bounds, config, noise_key, noise_counter, n_epochs,
                                n_threads=None, losses=None):
-    """:func:`skunlearn._backends.numba_cpu.run_logistic_epochs` for a CSR ``X`` (same arguments and result)."""
-    from .._constants import step_tasks
+    """The dense kernel's run for a CSR ``X``: the same arguments and result.
 
+    See :func:`skunlearn._backends.numba.logistic_dense.run_dense_logistic_epochs`.
+    """
     if n_epochs <= 0:
         return params, noise_counter
-    _check_arrays(params, X, weight)
-    # One index type (int64) for every kernel variant: see _warm_up.
+    check_arrays(params, X, weight)
+    # One index type (int64) for every kernel variant (the warm-up compiles int64 only).
     indptr, indices = X.indptr.astype(np.int64, copy=False), X.indices.astype(np.int64, copy=False)
-    _warm_up()
     n_shares = step_tasks(int(np.max(np.diff(batch_bounds))))
-    with _numba_threads(n_threads):
+    with numba_threads(n_threads):
         params = _sparse_logistic_epochs(params, indptr, indices, X.data, y, weight, batch_bounds, *config.as_args(),
                                          kernel_key(noise_key, config.noise_core), np.uint64(noise_counter),
                                          int(n_epochs), n_shares,
