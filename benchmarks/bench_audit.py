@@ -44,11 +44,10 @@ from skunlearn._backends import KernelConfig  # noqa: E402
 class PorousLogisticRegression(NoisyLogisticRegression):
     """Claims the calibrated noise in its certificate, adds noise of std 1e-30 (below one ulp) in its kernels."""
 
-    def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading, **kwargs):
+    def _run_backend(self, params, slots, config, *args, **kwargs):
         if isinstance(config, KernelConfig) and config.noise_scale > 0:
             config = dataclasses.replace(config, noise_scale=1e-30)
-        return super()._run_backend(kernel_name, params, weight, config, n_epochs, phase, counter, *leading,
-                                    **kwargs)
+        return super()._run_backend(params, slots, config, *args, **kwargs)
 
 
 def _problem(n_rows, seed=0):

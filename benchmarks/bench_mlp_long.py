@@ -162,8 +162,8 @@ def main(argv=None):
         verdicts.append((label, ok))
         line(label, f"{sigma:.3g}", f"{sigma * np.sqrt(p):.3g}", f"{clip:g}", [r[2] for r in results],
              [r[3] for r in results], runs, ok)
-    print(f"\nsaving = 1 - unlearning's epoch / retraining's on the mean curves; saves>=25% also needs each seed "
-          f"within 0.75 x its own retraining's epoch")
+    print("\nsaving = 1 - unlearning's epoch / retraining's on the mean curves; saves>=25% also needs each seed "
+          "within 0.75 x its own retraining's epoch")
     print(f"{sum(ok for _, ok in verdicts)} of {len(verdicts)} settings save >= 25% of the epochs at equal accuracy; "
           f"{failures} failed requests ({time.perf_counter() - started:.0f} s)")
     return 1 if failures else 0

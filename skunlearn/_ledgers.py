@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from types import MappingProxyType
 
 import numpy as np
 
 from . import accounting
 from ._constants import cyclic_batch_bounds, logistic_constants, step_tasks
-from .certificate import FrozenHistory, UnlearningCertificate
+from ._history import FrozenHistory
 
 __all__ = ["PostProcessingLedger", "RecordInconsistency", "StronglyConvexLedger", "ledger_from_record"]
 
@@ -65,8 +64,8 @@ class _Ledger:
     Subclasses are frozen dataclasses with ``target_epsilon``, ``target_delta``,
     ``noise_std`` and ``history`` fields, name their ``KIND`` (the record's
     ``"ledger"`` entry), and implement ``guarantee``, ``with_removed``,
-    ``advanced``, ``fit_certificate`` (before any request) and
-    ``unlearning_certificate``.
+    ``advanced``, ``fit_certificate_fields`` (before any request) and
+    ``unlearning_certificate_fields``.
     """
 
     KIND = ""
@@ -76,16 +75,17 @@ class _Ledger:
         data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "history"}
         return {"ledger": self.KIND, **data}
 
-    def certificate(self, noise_secrecy, parameter_hash=""):
-        """The certificate of this state: the fit's own before any request, else the unlearning one.
+    def certificate_fields(self, noise_secrecy, parameter_hash=""):
+        """The fields of this state's :class:`skunlearn.UnlearningCertificate`: the fit's own before any request,
+        else the unlearning one.
 
         ``parameter_hash`` (:func:`skunlearn.certificate.parameter_hash` of the
         released parameters) binds it to the model; the record does not hold
         it (it cannot be recomputed from the accounting alone).
         """
         if not self.history:
-            return self.fit_certificate(noise_secrecy, parameter_hash)
-        return self.unlearning_certificate(noise_secrecy, parameter_hash)
+            return self.fit_certificate_fields(noise_secrecy, parameter_hash)
+        return self.unlearning_certificate_fields(noise_secrecy, parameter_hash)
 
     def derived_mismatches(self, rtol=1e-9):
         """``(field, message)`` for every record field that disagrees with what the other fields derive.
@@ -558,10 +558,10 @@ class StronglyConvexLedger(_Ledger):
             **({} if self.weight_bound is None else {"W": self.weight_bound}),
         }
 
-    def fit_certificate(self, noise_secrecy, parameter_hash=""):
+    def fit_certificate_fields(self, noise_secrecy, parameter_hash=""):
         """The (ε, δ)-DP guarantee of the noisy training itself; none when training ran without noise."""
         if not self.private_training:
-            return UnlearningCertificate(
+            return dict(
                 epsilon=math.inf, delta=self.target_delta, target_epsilon=self.target_epsilon,
                 target_delta=self.target_delta, order=None, renyi_divergence=None, method="pnsgd-training",
                 reference="no guarantee before a request: training ran without noise (private_training=False); "
@@ -572,7 +572,7 @@ class StronglyConvexLedger(_Ledger):
             )
         rho = self.learning_rdp_coefficient()
         epsilon, order = _to_dp(rho, self.conversion_delta)
-        return UnlearningCertificate(
+        return dict(
             epsilon=epsilon, delta=self.guarantee_at(epsilon), target_epsilon=self.target_epsilon,
             target_delta=self.target_delta, order=order, renyi_divergence=None if order is None else order * rho,
             method="pnsgd-learning-dp",
@@ -584,11 +584,11 @@ class StronglyConvexLedger(_Ledger):
             noise_secrecy=noise_secrecy, record=self.record(), parameter_hash=parameter_hash,
         )
 
-    def unlearning_certificate(self, noise_secrecy, parameter_hash=""):
+    def unlearning_certificate_fields(self, noise_secrecy, parameter_hash=""):
         """The (ε, δ)-unlearning guarantee of the current state."""
         epsilon, order = self.epsilon()
         published = self.bound == "published"
-        return UnlearningCertificate(
+        return dict(
             epsilon=epsilon, delta=self.guarantee_at(epsilon), target_epsilon=self.target_epsilon,
             target_delta=self.target_delta, order=order,
             renyi_divergence=None if order is None else order * self.rdp_coefficient(),
@@ -833,9 +833,9 @@ class PostProcessingLedger(_Ledger):
                 "gamma": self.step_size, "lambda": self.l2, "steps_per_epoch": self.steps_per_epoch,
                 "method": self.method, "clip_slack": self._slack - 1.0}
 
-    def fit_certificate(self, noise_secrecy, parameter_hash=""):
+    def fit_certificate_fields(self, noise_secrecy, parameter_hash=""):
         """After fit: the noisy training of a non-convex model carries no (ε, δ) claim."""
-        return UnlearningCertificate(
+        return dict(
             epsilon=math.inf, delta=self.target_delta, target_epsilon=self.target_epsilon,
             target_delta=self.target_delta, order=None, renyi_divergence=None, method="mlp-training",
             reference="no (epsilon, delta) claim for the training of a non-convex model; "
@@ -845,11 +845,11 @@ class PostProcessingLedger(_Ledger):
             parameter_hash=parameter_hash,
         )
 
-    def unlearning_certificate(self, noise_secrecy, parameter_hash=""):
+    def unlearning_certificate_fields(self, noise_secrecy, parameter_hash=""):
         epsilon, delta = self.guarantee()
         order, renyi = self.rdp()
         gradient = self.method == "gradient_clipping"
-        return UnlearningCertificate(
+        return dict(
             epsilon=epsilon, delta=delta, target_epsilon=self.target_epsilon, target_delta=self.target_delta,
             order=order, renyi_divergence=renyi, method=self.method.replace("_", "-"),
             reference=("Koloskova et al. 2025 Thm 3 (PABI, optimal shift), tight RDP conversion" if gradient else

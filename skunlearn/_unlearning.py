@@ -23,7 +23,8 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from ._backends import NoiseStream, Slots, get_backend
-from .certificate import parameter_hash
+from .certificate import UnlearningCertificate, parameter_hash
+from ._pipeline_scope import remember_pipeline, warn_if_pipeline_leaks
 from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
 from ._state import (fitted_attribute, is_disk_store, restore_rows, rows_to_scrub_in_place, scrub_rows, state_field,
@@ -134,8 +135,6 @@ class UnlearningMixin:
 
         The old state stays published until the new one is whole.
         """
-        from .pipeline import remember_pipeline
-
         start = time.perf_counter()
         with self._request_lock:
             state = self._build_state(X, y, **options)
@@ -507,8 +506,6 @@ class UnlearningMixin:
             )
 
     def _process_request(self, indices, positions, max_epochs, required):
-        from .pipeline import warn_if_pipeline_leaks
-
         warn_if_pipeline_leaks(self)
         with self._request_lock:
             state = self._published()
@@ -585,8 +582,9 @@ class UnlearningMixin:
         new_state = state.replace(
             X_slots=X_slots, y_slots=y_slots, weight=weight, removed_mask=removed_mask, params=params,
             noise_counter=stream.counter, ledger=ledger,
-            attributes={**parameters, "certificate_": ledger.certificate(state.noise_secrecy,
-                                                                         parameter_hash(parameters)),
+            attributes={**parameters,
+                        "certificate_": UnlearningCertificate(**ledger.certificate_fields(state.noise_secrecy,
+                                                                                          parameter_hash(parameters))),
                         "removed_indices_": removed, "n_retained_": int(removed_mask.size - removed.size)},
         )
         self._state = new_state  # publish: the one reference swap

@@ -17,11 +17,12 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from numbers import Integral
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from ._history import FrozenHistory, _history_from_dicts, frozen  # noqa: F401 (old pickles name them here)
 
 __all__ = ["CertificateVerificationError", "ReplayData", "UnlearningCertificate", "parameter_hash"]
 
@@ -82,7 +83,6 @@ def _plain(value):
     return value
 
 
-_SCALARS = frozenset({int, float, str, bool, type(None)})
 
 #: The released parameter attributes, by the record's ledger, in the order :func:`parameter_hash` reads them.
 _PARAMETER_ATTRIBUTES = {"strongly-convex": ("coef_", "intercept_"), "post-processing": ("coefs_", "intercepts_")}
@@ -220,59 +220,6 @@ _BEFORE_REQUESTS = {
 }
 
 
-class FrozenHistory(tuple):
-    """A history whose entries are read-only mappings of scalars, checked once when each was added.
-
-    Ledgers extend it one entry per request, so certificates take it as it is
-    instead of re-freezing and re-validating every past entry (a request's cost
-    must not grow with the history).
-    """
-
-    __slots__ = ()
-
-    def extended(self, entries):
-        """A new history: this one with ``entries`` (mappings) frozen and appended."""
-        return FrozenHistory(tuple(self) + tuple(_frozen_entry(entry) for entry in entries))
-
-    def __reduce__(self):
-        # Read-only mappings do not pickle: rebuild from plain dicts.
-        return (_history_from_dicts, ([dict(entry) for entry in self],))
-
-
-def _history_from_dicts(entries):
-    return FrozenHistory().extended(entries)
-
-
-def _frozen_entry(entry):
-    frozen = _frozen(entry)
-    if type(frozen) is not MappingProxyType or not all(type(v) in _SCALARS for v in frozen.values()):
-        raise ValueError(f"a history entry must be a flat mapping of numbers and strings, got {entry!r}")
-    return frozen
-
-
-def _frozen(value):
-    """Read-only copy of nested mappings and sequences.
-
-    Flat read-only mappings of scalars and flat sequences of scalars take a
-    fast path (exact type checks): a long history of requests is frozen once
-    per entry, not again by every later certificate.
-    """
-    kind = type(value)
-    if kind in _SCALARS or kind is FrozenHistory:
-        return value
-    if kind is MappingProxyType and all(type(v) in _SCALARS for v in value.values()):
-        return value
-    if kind in (list, tuple) and all(type(v) in _SCALARS for v in value):
-        return tuple(value)
-    if isinstance(value, Mapping):
-        return MappingProxyType({str(k): _frozen(v) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        return tuple(_frozen(v) for v in value)
-    if hasattr(value, "item") and callable(value.item):
-        return value.item()
-    return value
-
-
 @dataclasses.dataclass(frozen=True, eq=True, repr=False)
 class UnlearningCertificate:
     """What a model's privacy guarantee is, and the proof it rests on.
@@ -405,9 +352,9 @@ class UnlearningCertificate:
         if type(self.history) is not FrozenHistory and (isinstance(self.history, (str, bytes, Mapping)) or not all(
                 isinstance(entry, Mapping) for entry in self.history)):
             raise ValueError("certificate field history must be a sequence of mappings")
-        set_("constants", _frozen(self.constants))
-        set_("history", _frozen(self.history))
-        set_("record", _frozen(self.record))
+        set_("constants", frozen(self.constants))
+        set_("history", frozen(self.history))
+        set_("record", frozen(self.record))
         if self.parameter_hash and not (self.parameter_hash.startswith(_HASH_PREFIX) and len(self.parameter_hash) == 71
                                         and all(c in "0123456789abcdef" for c in self.parameter_hash[7:])):
             raise ValueError(f"certificate field parameter_hash must be 'sha256:' and 64 hexadecimal digits, got "
@@ -622,7 +569,7 @@ class UnlearningCertificate:
             raise CertificateVerificationError(f"the record does not describe a valid state: {error}") from error
         if not _matches(_thawed(self.record), replayed.record(), rtol):
             raise CertificateVerificationError("the record's state is not the one its history of requests leads to")
-        recomputed = replayed.certificate(self.noise_secrecy)
+        recomputed = UnlearningCertificate(**replayed.certificate_fields(self.noise_secrecy))
         for name in ("epsilon", "delta", "target_epsilon", "target_delta", "order", "renyi_divergence", "noise",
                      "steps", "rows_forgotten", "requests", "method", "reference", "neighbouring", "constants",
                      "history", "arithmetic"):

@@ -19,7 +19,7 @@ from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, NoiseStream, Slot
 from ._constants import logistic_constants, scale_rows, scale_sparse_rows
 from ._defaults import auto_request_budget, default_l2, noise_dominates, resolve_delta
 from ._ledgers import StronglyConvexLedger
-from .certificate import parameter_hash
+from .certificate import UnlearningCertificate, parameter_hash
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
 from ._unlearning import RequestEpochs, UnlearningMixin, certified_device
 from ._validation import (
@@ -27,7 +27,6 @@ from ._validation import (
     Interval,
     Real,
     StrOptions,
-    check_is_fitted,
     fit_context,
     validate_data,
 )
@@ -411,7 +410,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
             "alpha_": alpha, "delta_": delta, "n_iter_": int(self.max_iter),
             "unlearning_epochs_": unlearning_epochs, "finetune_epochs_": finetune_epochs,
             "loss_curve_": loss_curve,
-            "certificate_": ledger.certificate(slots["noise_secrecy"], parameter_hash(parameters)),
+            "certificate_": UnlearningCertificate(**ledger.certificate_fields(slots["noise_secrecy"], parameter_hash(parameters))),
             "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
         }
         return FittedState(**dict(slots, noise_counter=stream.counter), params=params, ledger=ledger,

@@ -16,7 +16,7 @@ from . import accounting
 from ._constants import cyclic_batch_bounds
 from ._defaults import resolve_delta
 from ._ledgers import PostProcessingLedger
-from .certificate import parameter_hash
+from .certificate import UnlearningCertificate, parameter_hash
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
 from ._unlearning import RequestEpochs, UnlearningMixin, certified_device
 from ._validation import (
@@ -24,7 +24,6 @@ from ._validation import (
     Interval,
     Real,
     StrOptions,
-    check_is_fitted,
     fit_context,
     validate_data,
 )
@@ -344,7 +343,7 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
             "unlearning_epochs_": unlearning_epochs, "finetune_epochs_": finetune_epochs,
             "loss_curve_": loss_curve, "loss_": loss_curve[-1],
             "n_layers_": layer_sizes.size, "n_outputs_": int(classes.size), "out_activation_": "softmax",
-            "certificate_": ledger.certificate(slots["noise_secrecy"], parameter_hash(parameters)),
+            "certificate_": UnlearningCertificate(**ledger.certificate_fields(slots["noise_secrecy"], parameter_hash(parameters))),
             "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
         }
         return FittedState(**dict(slots, noise_counter=stream.counter), params=params, ledger=ledger, config=config,

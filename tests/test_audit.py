@@ -161,11 +161,10 @@ def test_audit_rejects_bad_arguments(canary_problem):
 class PorousLogisticRegression(NoisyLogisticRegression):
     """The porous control: certifies the calibrated noise but adds noise far below one ulp of the parameters."""
 
-    def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading, **kwargs):
+    def _run_backend(self, params, slots, config, *args, **kwargs):
         if isinstance(config, KernelConfig) and config.noise_scale > 0:
             config = dataclasses.replace(config, noise_scale=1e-30)
-        return super()._run_backend(kernel_name, params, weight, config, n_epochs, phase, counter, *leading,
-                                    **kwargs)
+        return super()._run_backend(params, slots, config, *args, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skunlearn import NoisyMLPClassifier
 from skunlearn.accounting import output_perturbation_noise
 
-from .helpers import assert_unchanged, snapshot
 
 
 @parametrize_with_checks([

@@ -59,7 +59,8 @@ def forge(certificate, history_changes=None, **record_changes):
             state = state.post_processed(quiet)
             new["finetune_epochs"] = quiet
         recomputed.append(new)
-    return state.with_history(recomputed).certificate(certificate.noise_secrecy, certificate.parameter_hash)
+    return UnlearningCertificate(**state.with_history(recomputed).certificate_fields(certificate.noise_secrecy,
+                                                                                   certificate.parameter_hash))
 
 
 def forge_with_fewer_epochs(certificate, **record_changes):
@@ -78,7 +79,8 @@ def forge_with_fewer_epochs(certificate, **record_changes):
         history.append({"rows": int(entry["rows"]), "epochs": run, "epsilon": epsilon, "delta": delta,
                         "finetune_epochs": int(entry["finetune_epochs"])})
         state = state.post_processed(int(entry["finetune_epochs"]))
-    return state.with_history(history).certificate(certificate.noise_secrecy, certificate.parameter_hash)
+    return UnlearningCertificate(**state.with_history(history).certificate_fields(certificate.noise_secrecy,
+                                                                                certificate.parameter_hash))
 
 
 # ---------------------------------------------------------------------------- level 1: the record

@@ -23,8 +23,7 @@ from __future__ import annotations
 import importlib
 
 from . import codes
-from .codes import (ACTIVATIONS, BINARY_LOGISTIC, GRADIENT_CLIPPING, LOGISTIC_ACTIVATION, MODEL_CLIPPING, RELU,
-                    SOFTMAX, TANH, KernelConfig, MLPConfig, NoiseStream, Slots)
+from .codes import *  # noqa: F403 - the vocabulary every backend and estimator shares
 
 __all__ = [*codes.__all__, "get_backend"]
 
