@@ -9,124 +9,100 @@ import time
 
 import numpy as np
 
-from ._constants import cyclic_batch_bounds, logistic_constants
-from ._defaults import default_delta, resolve_delta
-from ._ledgers import StronglyConvexLedger
-from .accounting import (
-    CalibrationError,
-    calibrate_noise,
-    calibrate_steps,
-    linear_rdp,
-    max_step_size,
-    rdp_to_dp,
-    single_removal_rdp_coefficient,
-    step_contraction,
-)
+from ._defaults import default_delta
+from .accounting import CalibrationError, calibrate_steps
 
 
 def _calibration_parser(subparsers):
     parser = subparsers.add_parser(
         "calibrate",
-        help="noise needed per unlearning-epoch budget, and epochs needed per noise",
+        help="the noise NoisyLogisticRegression would pick, per unlearning-epoch budget, and epochs per noise",
         description=(
-            "Privacy calculator for projected noisy SGD on a strongly convex loss (the bound derived in skunlearn.accounting.pnsgd): "
-            "one request forgetting one row after --train-epochs epochs, then K unlearning epochs."
+            "Privacy calculator for NoisyLogisticRegression: the set-up its fit would make for the given shape and "
+            "parameters (the same function, so the same constants, noise and budget), then the noise each "
+            "unlearning-epoch budget needs for one request forgetting one row, and the epochs each given noise "
+            "needs. Unset parameters take the estimator's defaults."
         ),
     )
     parser.add_argument("--epsilon", type=float, required=True, help="target epsilon")
+    parser.add_argument("--n-samples", type=int, required=True, help="rows trained on, n")
+    parser.add_argument("--n-features", type=int, required=True,
+                        help="columns of X (the intercept is added); sets the parameter count and the rounding bound")
+    parser.add_argument("--n-classes", type=int, default=2, help="classes: 2 binary, more softmax (default 2)")
     parser.add_argument("--delta", type=float, default=None,
                         help="target delta (default min(1e-6, n^-1.5), below 1/n)")
-    parser.add_argument("--n-samples", type=int, required=True, help="rows trained on, n")
-    parser.add_argument("--batch-size", type=int, default=None, help="b (default: full batch)")
-    parser.add_argument("--l2", type=float, required=True, help="L2 penalty lambda (strong convexity)")
-    parser.add_argument("--n-classes", type=int, default=2,
-                        help="classes of the logistic loss: 2 binary, more softmax (sets the defaults of L and M)")
+    parser.add_argument("--alpha", "--l2", dest="alpha", type=float, default=None,
+                        help="L2 penalty (strong convexity; default: the estimator's rule from n, p, epsilon, delta)")
+    parser.add_argument("--batch-size", type=int, default=64, help="b (default 64, the estimator's)")
+    parser.add_argument("--full-batch", action="store_true", help="batch_size=None: full-batch steps")
     parser.add_argument("--data-norm", type=float, default=1.0, help="row norm bound D, as the estimator's data_norm")
-    parser.add_argument("--n-features", type=int, default=10,
-                        help="columns of X (the intercept is added); sets the kernels' rounding bound")
-    parser.add_argument("--smoothness", type=float, default=None,
-                        help="per-row smoothness L (default: the logistic loss's, D^2/4 binary, D^2/2 softmax)")
-    parser.add_argument("--lipschitz", type=float, default=None,
-                        help="per-row gradient bound M (default: the logistic loss's, D binary, sqrt(2) D softmax)")
-    parser.add_argument("--radius", type=float, default=None,
-                        help="projection radius R (default: M / lambda, as the estimator; inf: no projection)")
-    parser.add_argument("--step-size", type=float, default=None, help="eta (default: the largest allowed)")
-    parser.add_argument("--train-epochs", type=int, default=10, help="T")
-    parser.add_argument("--unlearn-epochs", type=int, nargs="+", default=[1, 2, 5, 10, 20], help="budgets K")
+    parser.add_argument("--radius", type=float, default=None, help="projection radius R (default M / alpha)")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="learning_rate_init, eta (default: the largest the certificate allows)")
+    parser.add_argument("--max-iter", "--train-epochs", dest="max_iter", type=int, default=30,
+                        help="training epochs T (default 30)")
+    parser.add_argument("--private-training", action="store_true", help="train with the noise too")
+    parser.add_argument("--unlearn-epochs", type=int, nargs="+", default=[1, 2, 3, 5, 10],
+                        help="noisy-epoch budgets K to tabulate")
     parser.add_argument("--noise", type=float, nargs="*", default=[], help="noise values sigma for the reverse table")
-    parser.add_argument("--conversion", choices=("tight", "classic"), default="tight")
     return parser
 
 
+def _estimator_parameters(args, **overrides):
+    """The NoisyLogisticRegression parameters the arguments stand for, checked by the estimator's own constraints."""
+    from .linear_model import NoisyLogisticRegression
+
+    parameters = {"epsilon": args.epsilon, "delta": args.delta, "alpha": args.alpha,
+                  "batch_size": None if args.full_batch else args.batch_size, "data_norm": args.data_norm,
+                  "radius": args.radius, "learning_rate_init": args.learning_rate, "max_iter": args.max_iter,
+                  "private_training": args.private_training, **overrides}
+    NoisyLogisticRegression(**parameters)._validate_params()  # the estimator's messages, before any output
+    return parameters
+
+
 def _calibrate(args) -> int:
-    n = args.n_samples
-    batch_size = n if args.batch_size is None else args.batch_size
-    if not 1 <= batch_size <= n:
-        raise SystemExit(f"--batch-size must lie in [1, {n}], got {batch_size}")
-    delta = resolve_delta(args.delta, n)
-    # The estimator's constants (NoisyLogisticRegression.fit), with L and M overridable.
-    constants = logistic_constants(args.n_classes, args.data_norm, args.l2)
-    constants = dataclasses.replace(
-        constants,
-        smoothness=constants.smoothness if args.smoothness is None else args.smoothness,
-        lipschitz=constants.lipschitz if args.lipschitz is None else args.lipschitz,
-    )
-    smoothness, lipschitz = constants.smoothness, constants.lipschitz
-    radius = constants.default_radius() if args.radius is None else args.radius
-    step_size = args.step_size or max_step_size(smoothness, args.l2)
-    contraction = step_contraction(step_size, smoothness, args.l2)
-    # The estimator's batches: evenly split, the last one the smallest.
-    bounds = cyclic_batch_bounds(n, batch_size)
-    n_batches = bounds.size - 1
-    last_batch = int(bounds[-1] - bounds[-2])
+    from ._problems.logistic import logistic_setup
 
-    n_outputs = 1 if args.n_classes == 2 else args.n_classes
-    floor = 0.0
-    if np.isfinite(radius):
-        # The estimator's own ledger (one source of truth): its bound, with the kernels' rounding charged at
-        # every step, and its noise floor of 2**20 ulps of R (skunlearn.accounting.floating_point).
-        base = StronglyConvexLedger(
-            step_size=step_size, lipschitz=lipschitz, smoothness=smoothness, strong_convexity=args.l2,
-            radius=radius, noise_std=1.0, n_slots=n, batch_size=batch_size, train_epochs=args.train_epochs,
-            target_epsilon=args.epsilon, target_delta=delta, n_features=args.n_features + 1, n_outputs=n_outputs,
-            data_norm=args.data_norm,
-        )
-        probe = base.advanced(args.train_epochs).with_removed([n - 1])  # one row, in the last (worst) slot
-        floor = base.minimum_noise()
+    if args.n_samples < 2 or args.n_features < 1 or args.n_classes < 2:
+        raise ValueError(f"need --n-samples >= 2, --n-features >= 1 and --n-classes >= 2, got {args.n_samples}, "
+                         f"{args.n_features} and {args.n_classes}")
+    if any(epochs < 1 for epochs in args.unlearn_epochs) or any(not noise > 0 for noise in args.noise):
+        raise ValueError("--unlearn-epochs must be >= 1 and --noise values > 0")
+    shape = {"n_samples": args.n_samples, "n_features": args.n_features, "n_classes": args.n_classes}
+    parameters = _estimator_parameters(args)
+    setup = logistic_setup(**shape, **parameters)  # what NoisyLogisticRegression(**parameters).fit would pick
+    budgets = {epochs: logistic_setup(**shape, **_estimator_parameters(args, unlearning_epochs=epochs))
+               for epochs in args.unlearn_epochs}
+    ledger, constants = setup.ledger, setup.constants
+    probe = ledger.advanced(ledger.train_epochs, noisy=ledger.private_training).with_removed([ledger.n_slots - 1])
 
-        def rho_of(noise, epochs):
-            return dataclasses.replace(probe, noise_std=noise).advanced(epochs).rdp_coefficient()
-    else:
-        # No radius: neither the rounding bound nor the noise floor exists; exact arithmetic only.
-        def rho_of(noise, epochs):
-            return single_removal_rdp_coefficient(
-                args.train_epochs, epochs, n_batches, step_size, lipschitz, last_batch, contraction, noise, radius)
+    def request(noise, epochs):  # one row forgotten from the worst slot, as the calibration reads it
+        return dataclasses.replace(probe, noise_std=noise).advanced(epochs)
 
     def epsilon(noise, epochs):
-        rho = rho_of(noise, epochs)
-        if rho == 0 or not np.isfinite(rho):
-            return float(rho)
-        return rdp_to_dp(linear_rdp(rho), delta, conversion=args.conversion, warn_at_edge=False).epsilon
+        return request(noise, epochs).epsilon()[0]
 
-    print(f"target (epsilon, delta) = ({args.epsilon:g}, {delta:.3g}); n={n}, b={batch_size}, "
-          f"lambda={args.l2:g}, L={smoothness:g}, M={lipschitz:g}, R={radius:g}")
-    print(f"step size eta={step_size:.6g}, contraction c={contraction:.6g}, {n_batches} steps per epoch "
-          f"(last batch {last_batch} rows), {args.train_epochs} training epochs; noise per step sqrt(2 eta) sigma")
-    if np.isfinite(radius):
-        print(f"rounding charged at every step for {args.n_features} features; noise floor sigma={floor:.3g}")
-    else:
-        print("no radius: exact arithmetic only (the rounding bound and the noise floor need a finite R)")
-    print()
+    def excess(noise, epochs):  # the calibration's criterion: epsilon over the epsilon the state can certify
+        return epsilon(noise, epochs) / request(noise, epochs).certified_target_epsilon
+
+    print(f"target (epsilon, delta) = ({args.epsilon:g}, {setup.delta:.3g}); n={args.n_samples}, "
+          f"b={setup.batch_size}, alpha={setup.alpha:.4g}, L={constants.smoothness:g}, M={constants.lipschitz:g}, "
+          f"R={setup.radius:g}")
+    print(f"step size eta={setup.step_size:.6g}, contraction c={ledger.contraction:.6g}, {ledger.n_batches} steps "
+          f"per epoch (last batch {ledger.last_batch_size} rows), {args.max_iter} training epochs; noise per step "
+          f"sqrt(2 eta) sigma; rounding charged for {args.n_features} features, noise floor "
+          f"sigma={ledger.minimum_noise():.3g}")
+    print(f"NoisyLogisticRegression would pick: unlearning_epochs_={setup.unlearning_epochs}, "
+          f"finetune_epochs_={setup.finetune_epochs}, noise_={setup.noise:.6g}\n")
     print(f"{'unlearn epochs':>15} {'noise sigma':>14} {'epsilon':>10}")
-    for epochs in args.unlearn_epochs:
-        noise = max(calibrate_noise(lambda s, k=epochs: epsilon(s, k), args.epsilon), floor)
-        print(f"{epochs:>15d} {noise:>14.6g} {epsilon(noise, epochs):>10.5g}")
+    for epochs, budget in budgets.items():
+        print(f"{epochs:>15d} {budget.noise:>14.6g} {epsilon(budget.noise, epochs):>10.5g}")
     if args.noise:
         print()
         print(f"{'noise sigma':>14} {'unlearn epochs':>15} {'epsilon':>10}")
         for noise in args.noise:
             try:
-                epochs = calibrate_steps(lambda k, s=noise: epsilon(s, k), args.epsilon, max_steps=10**5)
+                epochs = calibrate_steps(lambda k, s=noise: excess(s, k), 1.0, max_steps=10**5)
                 print(f"{noise:>14.6g} {epochs:>15d} {epsilon(noise, epochs):>10.5g}")
             except CalibrationError:
                 print(f"{noise:>14.6g} {'> 1e5':>15} {'':>10}")
@@ -193,6 +169,9 @@ def _demo(args) -> int:
     from .linear_model import NoisyLogisticRegression
     from .neural_network import NoisyMLPClassifier
 
+    if args.requests < 1:
+        raise ValueError(f"--requests must be at least 1, got {args.requests}")
+    NoisyLogisticRegression(epsilon=args.epsilon)._validate_params()  # a bad target fails before any output
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
     # Scaling by the known pixel range (0..16) keeps the guarantee; a scaler fitted on the

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import warnings
 from typing import Any, Literal, Mapping
@@ -11,15 +10,14 @@ from typing import Any, Literal, Mapping
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
-from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from . import accounting
-from ._backends import BINARY_LOGISTIC, SOFTMAX, KernelConfig, NoiseStream, Slots
-from ._constants import logistic_constants, scale_rows, scale_sparse_rows
-from ._defaults import auto_request_budget, default_l2, noise_dominates, resolve_delta
-from ._ledgers import StronglyConvexLedger
+from ._backends import NoiseStream, Slots
+from ._constants import scale_rows, scale_sparse_rows
+from ._defaults import noise_dominates
 from .certificate import UnlearningCertificate, parameter_hash
+from ._prediction import ScoreClassifierMixin
+from ._problems.logistic import logistic_setup
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
 from ._unlearning import RequestEpochs, UnlearningMixin, certified_device
 from ._validation import (
@@ -33,7 +31,11 @@ from ._validation import (
 
 __all__ = ["NoisyLogisticRegression"]
 
-class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
+#: The parameters the set-up reads (:func:`skunlearn._problems.logistic.logistic_setup`), by the same names.
+_SETUP_PARAMETERS = ("epsilon", "delta", "alpha", "data_norm", "learning_rate_init", "batch_size", "radius",
+                     "max_iter", "bound", "private_training", "noise", "unlearning_epochs", "finetune_epochs")
+
+class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression trained by projected noisy SGD, with certified unlearning.
 
     Binary (sigmoid) and multinomial (softmax) L2-regularised logistic
@@ -339,43 +341,12 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         n_classes = classes.size
         n_samples, n_features = X.shape
         n_outputs = 1 if n_classes == 2 else n_classes
-        delta = resolve_delta(self.delta, n_samples)
-        alpha = (default_l2(n_samples, n_outputs * (n_features + 1), float(self.epsilon), delta)
-                 if self.alpha is None else float(self.alpha))
-        constants = logistic_constants(n_classes, float(self.data_norm), alpha)
-        if weight_bound is not None:
-            constants = constants.weighted(weight_bound)
-        step_limit = accounting.max_step_size(constants.smoothness, constants.strong_convexity)
-        step_size = step_limit if self.learning_rate_init is None else float(self.learning_rate_init)
-        if step_size > step_limit:
-            raise ValueError(
-                f"learning_rate_init={step_size:g} exceeds 2/(L + 2*alpha)={step_limit:g} (L of the "
-                f"{'weighted ' if weight_bound is not None else ''}loss), the largest step for which the "
-                "certificate holds"
-            )
-        batch_size = n_samples if self.batch_size is None else min(int(self.batch_size), n_samples)
-        radius = constants.default_radius() if self.radius is None else float(self.radius)
-
-        ledger = StronglyConvexLedger(
-            step_size=step_size, lipschitz=constants.lipschitz, smoothness=constants.smoothness,
-            strong_convexity=constants.strong_convexity, radius=radius, noise_std=0.0, n_slots=n_samples,
-            batch_size=batch_size, train_epochs=int(self.max_iter), target_epsilon=float(self.epsilon),
-            target_delta=delta, n_features=n_features + 1, n_outputs=n_outputs, data_norm=constants.data_norm,
-            bound=self.bound, weight_bound=weight_bound, private_training=bool(self.private_training),
-        )
-        unlearning_epochs, finetune_epochs = self._request_budget(ledger)
-        if self.noise is None:
-            noise = ledger.calibrated_noise(unlearning_epochs)
-        else:
-            noise = float(self.noise)
-            if 0 < noise < ledger.minimum_noise():
-                raise ValueError(
-                    f"noise={noise:.3g} gives a per-step noise below {accounting.NOISE_FLOOR_ULPS} ulps of the "
-                    f"radius R={radius:.4g}: the parameters' own rounding (to a grid of at least R * 2^-52) would "
-                    f"be a sizeable part of it, a certificate could not be met at any useful epsilon. Use noise >= "
-                    f"{ledger.minimum_noise():.3g}, noise=None (calibrated), or noise=0 (no certificate)."
-                )
-        ledger = dataclasses.replace(ledger, noise_std=noise)
+        setup = logistic_setup(
+            n_samples=n_samples, n_features=n_features, n_classes=n_classes, weight_bound=weight_bound,
+            **{name: getattr(self, name) for name in _SETUP_PARAMETERS})
+        constants, ledger, radius, step_size = setup.constants, setup.ledger, setup.radius, setup.step_size
+        unlearning_epochs, finetune_epochs = setup.unlearning_epochs, setup.finetune_epochs
+        noise, alpha, delta, batch_size = setup.noise, setup.alpha, setup.delta, setup.batch_size
         self._warn_if_noise_dominates(ledger, constants.data_norm, unlearning_epochs, finetune_epochs)
 
         sparse = sp.issparse(X)
@@ -391,11 +362,7 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         else:
             X_slots = slots["X_slots"]
             scale_rows(X_slots[:, :n_features], constants.data_norm, out=X_slots)
-        kernel_config = KernelConfig(
-            loss=BINARY_LOGISTIC if n_classes == 2 else SOFTMAX, step_size=step_size,
-            l2=constants.strong_convexity, noise_scale=ledger.kernel_noise_scale, radius=radius,
-            grid=ledger.noise_grid,
-        )
+        kernel_config = setup.kernel_config(n_classes)
         training_config = kernel_config if self.private_training else dataclasses.replace(kernel_config,
                                                                                            noise_scale=0.0)
         loss_curve = []
@@ -420,23 +387,6 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
                            attributes=attributes)
 
     # Hooks of UnlearningMixin ------------------------------------------------------
-
-    def _request_budget(self, ledger):
-        """(unlearning_epochs, finetune_epochs) with "auto" resolved (:func:`skunlearn._defaults.auto_request_budget`).
-
-        Reads the ledger before its noise is set: only public quantities.
-        """
-        noisy, quiet = self.unlearning_epochs, self.finetune_epochs
-        if noisy == "auto" or quiet == "auto":
-            if self.noise is None and noisy == "auto":
-                auto_noisy, auto_quiet = auto_request_budget(
-                    lambda epochs: math.sqrt(2.0 * ledger.step_size) * ledger.calibrated_noise(epochs),
-                    ledger.contraction, ledger.n_batches, ledger.radius, ledger.train_epochs)
-            else:  # a fixed noise or a fixed noisy budget: the former defaults
-                auto_noisy, auto_quiet = 3, 3
-            noisy = auto_noisy if noisy == "auto" else noisy
-            quiet = auto_quiet if quiet == "auto" else quiet
-        return int(noisy), int(quiet)
 
     def _warn_if_noise_dominates(self, ledger, data_norm, unlearning_epochs, finetune_epochs):
         """Warn when a request's noise will swamp the model (criterion: ``skunlearn._defaults.noise_dominates``)."""
@@ -474,7 +424,8 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
 
     # Prediction --------------------------------------------------------------------
 
-    def _scores(self, X, state):
+    def _class_scores(self, X, state):
+        """``s(x) θᵀ``: one column for a binary problem (the margin of ``classes_[1]``), else one per class."""
         X = validate_data(self, X, dtype=[np.float64, np.float32], accept_sparse="csr", reset=False)
         if sp.issparse(X):
             return np.asarray(scale_sparse_rows(X, state.config["data_norm"]) @ state.params.T)
@@ -499,57 +450,5 @@ class NoisyLogisticRegression(UnlearningMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        scores = self._scores(X, self._published())
+        scores = self._class_scores(X, self._published())
         return scores.ravel() if scores.shape[1] == 1 else scores
-
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Dense or sparse CSR (other sparse formats are converted).
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            positive = expit(scores)
-            return np.column_stack([1.0 - positive, positive])
-        return softmax(scores, axis=1)
-
-    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
-        """Log of :meth:`predict_proba`, computed stably.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Dense or sparse CSR (other sparse formats are converted).
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack([log_expit(-scores), log_expit(scores)])
-        return log_softmax(scores, axis=1)
-
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Dense or sparse CSR (other sparse formats are converted).
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        state = self._published()  # one state for the scores and the labels
-        scores = self._scores(X, state)
-        codes = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(axis=1)
-        return state.attributes["classes_"][codes]

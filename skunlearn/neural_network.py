@@ -8,7 +8,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import expit, log_softmax, softmax
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig, NoiseStream, Slots
@@ -17,6 +17,7 @@ from ._constants import cyclic_batch_bounds
 from ._defaults import resolve_delta
 from ._ledgers import PostProcessingLedger
 from .certificate import UnlearningCertificate, parameter_hash
+from ._prediction import ScoreClassifierMixin
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
 from ._unlearning import RequestEpochs, UnlearningMixin, certified_device
 from ._validation import (
@@ -38,7 +39,7 @@ def _clip(params, radius):
     return params
 
 
-class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
+class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin, BaseEstimator):
     """Multilayer perceptron trained by projected noisy SGD, with certified unlearning.
 
     Softmax output, cross-entropy loss with an L2 penalty ``alpha``; training
@@ -394,8 +395,8 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
 
     # Prediction --------------------------------------------------------------------
 
-    def _logits(self, X, state=None):
-        state = self._published() if state is None else state  # one state for the whole forward pass
+    def _class_scores(self, X, state):
+        """The output layer's logits, one column per class, from the one ``state`` of the whole forward pass."""
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         coefs, intercepts = state.attributes["coefs_"], state.attributes["intercepts_"]
         activation = state.config["activation"]
@@ -411,32 +412,6 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
                     activations = expit(activations)
         return activations
 
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        return softmax(self._logits(X), axis=1)
-
-    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
-        """Log of :meth:`predict_proba`, computed stably.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        return log_softmax(self._logits(X), axis=1)
-
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Output-layer logits; for two classes, the difference of the two (1-D).
 
@@ -448,19 +423,5 @@ class NoisyMLPClassifier(UnlearningMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        logits = self._logits(X)
+        logits = self._class_scores(X, self._published())
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
-
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        state = self._published()
-        return state.attributes["classes_"][self._logits(X, state).argmax(axis=1)]

@@ -1,20 +1,17 @@
-import dataclasses
-import math
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-import skunlearn.__main__ as cli
 from skunlearn import NoisyLogisticRegression
-from skunlearn._constants import cyclic_batch_bounds, logistic_constants
+from skunlearn._constants import cyclic_batch_bounds
 from skunlearn.__main__ import main
 
 
 def test_calibrate_prints_noise_that_meets_the_target(capsys):
-    status = main(["calibrate", "--epsilon", "1", "--delta", "1e-5", "--n-samples", "1000", "--batch-size", "100",
-                   "--l2", "0.01", "--unlearn-epochs", "1", "3", "--noise", "0.05"])
+    status = main(["calibrate", "--epsilon", "1", "--delta", "1e-5", "--n-samples", "1000", "--n-features", "10",
+                   "--batch-size", "100", "--l2", "0.01", "--unlearn-epochs", "1", "3", "--noise", "0.05"])
     out = capsys.readouterr().out
     assert status == 0
     rows = [line.split() for line in out.splitlines() if line.strip() and line.split()[0].isdigit()]
@@ -23,8 +20,30 @@ def test_calibrate_prints_noise_that_meets_the_target(capsys):
     assert all(float(row[2]) <= 1.0 for row in rows)
 
 
-def test_calibrate_reports_bad_constants():
-    assert main(["calibrate", "--epsilon", "1", "--n-samples", "100", "--l2", "0.1", "--step-size", "100"]) == 2
+@pytest.mark.parametrize("arguments", [
+    ["--epsilon", "1", "--n-samples", "100", "--n-features", "3", "--l2", "0.1", "--learning-rate", "100"],
+    ["--epsilon", "1", "--n-samples", "100", "--n-features", "3", "--l2", "0"],
+    ["--epsilon", "-1", "--n-samples", "100", "--n-features", "3"],
+    ["--epsilon", "1", "--delta", "2", "--n-samples", "100", "--n-features", "3"],
+    ["--epsilon", "1", "--n-samples", "1", "--n-features", "3"],
+    ["--epsilon", "1", "--n-samples", "100", "--n-features", "3", "--noise", "0"],
+])
+def test_calibrate_edge_cases_are_one_clear_error_before_any_output(arguments, capsys):
+    assert main(["calibrate", *arguments]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("error: ") and "Traceback" not in captured.err
+
+
+def test_calibrate_needs_the_feature_count(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["calibrate", "--epsilon", "1", "--n-samples", "100"])
+    assert exit_info.value.code == 2 and "--n-features" in capsys.readouterr().err
+
+
+def test_demo_refuses_a_bad_target_before_any_output(capsys):
+    assert main(["demo", "--epsilon", "0"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "epsilon" in captured.err
 
 
 def test_module_entry_point_runs():
@@ -67,76 +86,46 @@ def test_help_shows_no_restructuredtext_markup(command, capsys):
     assert "``" not in capsys.readouterr().out
 
 
-def _spy_on_the_ledger(monkeypatch):
-    """The ledgers the calculator builds: it must use the estimator's own accounting."""
-    ledgers = []
-    original = cli.StronglyConvexLedger
-
-    def spy(**kwargs):
-        ledgers.append(original(**kwargs))
-        return ledgers[-1]
-
-    monkeypatch.setattr(cli, "StronglyConvexLedger", spy)
-    return ledgers
+def _picked(out):
+    """The 'would pick' line of the calculator: {attribute: value}."""
+    line = next(line for line in out.splitlines() if line.startswith("NoisyLogisticRegression would pick:"))
+    return {key.strip(): float(value) for key, value in
+            (item.split("=") for item in line.split(":", 1)[1].split(","))}
 
 
-def _spy_on_the_bound(monkeypatch):
-    calls = []
-    original = cli.single_removal_rdp_coefficient
-
-    def spy(*args, **kwargs):
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(cli, "single_removal_rdp_coefficient", spy)
-    return calls
-
-
-def test_calibrate_uses_the_estimators_batches(monkeypatch, capsys):
-    ledgers = _spy_on_the_ledger(monkeypatch)
-    assert main(["calibrate", "--epsilon", "1", "--n-samples", "10", "--batch-size", "4", "--l2", "0.01",
-                 "--unlearn-epochs", "1"]) == 0
-    bounds = cyclic_batch_bounds(10, 4)  # [0, 4, 7, 10]: the last batch holds 3 rows, not 10 - 2 * 4 = 2
-    assert ledgers[0].batch_bounds.tolist() == bounds.tolist() and ledgers[0].last_batch_size == 3
-    assert "last batch 3 rows" in capsys.readouterr().out
-
-
-def test_calibrate_agrees_with_the_estimators_ledger(capsys):
-    # The same problem through the estimator's own ledger gives the same noise.
-    main(["calibrate", "--epsilon", "1", "--n-samples", "10", "--batch-size", "4", "--l2", "0.01",
-          "--unlearn-epochs", "2", "--train-epochs", "5", "--n-features", "3"])
-    row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] == ["2"])
-    model = NoisyLogisticRegression(alpha=0.01, batch_size=4, max_iter=5, unlearning_epochs=2, epsilon=1.0,
-                                    random_state=0)
-    X = np.random.default_rng(0).normal(size=(10, 3))
-    model.fit(X, np.arange(10) % 2)
-    assert float(row[1]) == pytest.approx(model.noise_, rel=1e-4)
-
-
-@pytest.mark.parametrize("n_classes, extra, radius", [
-    (2, [], 1.0 / 0.01),
-    (3, [], math.sqrt(2.0) / 0.01),
-    (2, ["--data-norm", "2"], 2.0 / 0.01),
-    (2, ["--lipschitz", "3"], 3.0 / 0.01),
+@pytest.mark.parametrize("arguments, parameters, n_samples, n_features, n_classes", [
+    (["--batch-size", "4", "--l2", "0.01", "--max-iter", "5"], {"batch_size": 4, "alpha": 0.01, "max_iter": 5},
+     10, 3, 2),
+    ([], {}, 300, 8, 3),
+    (["--full-batch", "--private-training", "--epsilon", "2"], {"batch_size": None, "private_training": True,
+                                                                 "epsilon": 2.0}, 200, 5, 2),
+    (["--data-norm", "2", "--radius", "50", "--delta", "1e-7"], {"data_norm": 2.0, "radius": 50.0, "delta": 1e-7},
+     150, 4, 4),
 ])
-def test_calibrate_default_radius_is_the_estimators(n_classes, extra, radius, monkeypatch, capsys):
-    ledgers = _spy_on_the_ledger(monkeypatch)
-    assert main(["calibrate", "--epsilon", "1", "--n-samples", "100", "--l2", "0.01", "--unlearn-epochs", "1",
-                 "--n-classes", str(n_classes), *extra]) == 0
-    expected = dataclasses.replace(
-        logistic_constants(n_classes, 2.0 if "--data-norm" in extra else 1.0, 0.01),
-        **({"lipschitz": 3.0} if "--lipschitz" in extra else {}),
-    ).default_radius()
-    assert expected == pytest.approx(radius)
-    assert ledgers[0].radius == pytest.approx(radius)
-    assert f"R={radius:g}" in capsys.readouterr().out
+def test_calibrate_prints_what_the_estimator_picks(arguments, parameters, n_samples, n_features, n_classes, capsys):
+    """The calculator and fit share one set-up: the same noise, budget, batch and radius, on several settings."""
+    base = ["calibrate", "--epsilon", "1", "--n-samples", str(n_samples), "--n-features", str(n_features),
+            "--n-classes", str(n_classes), "--unlearn-epochs", "2"]
+    assert main([*base, *arguments]) == 0
+    out = capsys.readouterr().out
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(n_samples, n_features)), np.arange(n_samples) % n_classes
+    model = NoisyLogisticRegression(random_state=0, **{"epsilon": 1.0, **parameters}).fit(X, y)
+    picked = _picked(out)
+    assert picked["unlearning_epochs_"] == model.unlearning_epochs_
+    assert picked["finetune_epochs_"] == model.finetune_epochs_
+    assert picked["noise_"] == pytest.approx(model.noise_, rel=1e-5)
+    assert f"R={model.radius_:g}" in out and f"alpha={model.alpha_:.4g}" in out
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["2"])
+    fixed = NoisyLogisticRegression(random_state=0, unlearning_epochs=2, **{"epsilon": 1.0, **parameters}).fit(X, y)
+    assert float(row[1]) == pytest.approx(fixed.noise_, rel=1e-5)
 
 
-def test_calibrate_radius_can_still_be_set(monkeypatch):
-    calls = _spy_on_the_bound(monkeypatch)
-    assert main(["calibrate", "--epsilon", "1", "--n-samples", "100", "--l2", "0.01", "--unlearn-epochs", "1",
-                 "--radius", "inf", "--smoothness", "0.25", "--lipschitz", "1"]) == 0
-    assert calls[0][-1] == math.inf
+def test_calibrate_uses_the_estimators_batches(capsys):
+    assert main(["calibrate", "--epsilon", "1", "--n-samples", "10", "--n-features", "3", "--batch-size", "4",
+                 "--l2", "0.01", "--unlearn-epochs", "1"]) == 0
+    bounds = cyclic_batch_bounds(10, 4)  # [0, 4, 7, 10]: the last batch holds 3 rows, not 10 - 2 * 4 = 2
+    assert bounds[-1] - bounds[-2] == 3 and "3 steps per epoch (last batch 3 rows)" in capsys.readouterr().out
 
 
 def test_warmup_compiles_or_loads_every_kernel(capsys):

@@ -94,7 +94,7 @@ def test_both_estimators_and_the_cli_share_the_default_delta(capsys):
         assert logistic.delta_ == default_delta(300) == logistic.certificate_.to_dict()["target_delta"]
     mlp = NoisyMLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
     assert mlp.delta_ == default_delta(300)
-    assert main(["calibrate", "--epsilon", "1", "--n-samples", "300", "--l2", "0.1", "--unlearn-epochs", "1"]) == 0
+    assert main(["calibrate", "--epsilon", "1", "--n-samples", "300", "--n-features", "4", "--l2", "0.1", "--unlearn-epochs", "1"]) == 0
     assert f"{default_delta(300):.3g})" in capsys.readouterr().out
     with pytest.raises(ValueError):
         NoisyLogisticRegression(delta="1/n").fit(X, y)

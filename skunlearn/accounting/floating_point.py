@@ -9,7 +9,7 @@ it and the exact step, so that the gap can be charged to the certificate, and
 sets the smallest noise the certificate accepts.
 
 Derivation (the logistic kernel of ``skunlearn._backends.numba.logistic_dense``)
-======================================================================
+================================================================================
 
 Notation: ``γ_n = n u / (1 − n u)`` [Higham, *Accuracy and Stability of
 Numerical Algorithms*, 2nd ed., Lemma 3.1]; a sum of n products computed in
