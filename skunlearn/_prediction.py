@@ -15,20 +15,33 @@ from scipy.special import expit, log_expit, log_softmax, softmax
 __all__ = ["ScoreClassifierMixin"]
 
 
-class ScoreClassifierMixin:
-    """``predict``, ``predict_proba`` and ``predict_log_proba`` over the hook ``_class_scores(X, state)``."""
+def _takes_rows(returned):
+    """Append the shared Parameters and Returns sections (numpydoc) to a prediction method's docstring."""
 
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``.
+    def document(method):
+        method.__doc__ = method.__doc__.rstrip() + f"""
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
             As ``fit`` takes it (sparse CSR for the logistic model only).
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
+        ndarray of shape {returned}
+        """
+        return method
+
+    return document
+
+
+class ScoreClassifierMixin:
+    """``predict``, ``predict_proba`` and ``predict_log_proba`` over the hook ``_class_scores(X, state)``."""
+
+    @_takes_rows("(n_samples, n_classes)")
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``.
+
         """
         scores = self._class_scores(X, self._published())
         if scores.shape[1] == 1:
@@ -36,34 +49,20 @@ class ScoreClassifierMixin:
             return np.column_stack([1.0 - positive, positive])
         return softmax(scores, axis=1)
 
+    @_takes_rows("(n_samples, n_classes)")
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log of :meth:`predict_proba`, computed stably.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            As ``fit`` takes it (sparse CSR for the logistic model only).
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
         """
         scores = self._class_scores(X, self._published())
         if scores.shape[1] == 1:
             return np.column_stack([log_expit(-scores[:, 0]), log_expit(scores[:, 0])])
         return log_softmax(scores, axis=1)
 
+    @_takes_rows("(n_samples,)")
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Most probable class.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            As ``fit`` takes it (sparse CSR for the logistic model only).
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
         """
         state = self._published()  # one state for the scores and the labels
         scores = self._class_scores(X, state)

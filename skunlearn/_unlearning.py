@@ -29,7 +29,8 @@ from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
 from ._state import (fitted_attribute, is_disk_store, restore_rows, rows_to_scrub_in_place, scrub_rows, state_field,
                      zero_rows)
-from ._validation import check_classification_targets, check_is_fitted, check_sample_weight, validate_data
+from ._validation import (check_classification_targets, check_is_fitted, check_sample_weight, fit_context,
+                          validate_data)
 
 _LOGGER = logging.getLogger("skunlearn")
 
@@ -129,6 +130,36 @@ class UnlearningMixin:
         """The published state, read once (raises NotFittedError before fit)."""
         check_is_fitted(self)
         return self.__dict__["_state"]
+
+    @fit_context
+    def fit(self: _Estimator, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> _Estimator:
+        """Train on ``(X, y)`` with projected noisy SGD.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Finite; float32 stays float32. Sparse input (CSR; other formats
+            are converted) is for :class:`~skunlearn.NoisyLogisticRegression`
+            and stays sparse: the kernels touch only its non-zeros, the noise
+            is the dense one, and the model and certificate are those of the
+            same rows given densely (to rounding).
+        y : array-like of shape (n_samples,)
+            Class labels (any hashable type, at least two classes).
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Non-negative row weights multiplying each row's loss, as in
+            ``SGDClassifier`` and ``MLPClassifier``. The logistic model's
+            weights are times ``class_weight`` (a row of weight 2 pulls as two
+            rows in its batch) and its certificate charges the largest weight
+            (see ``max_sample_weight``); the MLP's batch loss is the weighted
+            mean over its retained rows and its certificate does not depend on
+            the loss (noisy fine-tuning as post-processing, Koloskova et al.
+            2025), so weights leave it unchanged.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit_and_publish(X, y, sample_weight=sample_weight)
 
     def _fit_and_publish(self, X, y, **options):
         """Build a whole new state from ``(X, y)`` (``sample_weight`` and slot overrides in ``options``) and publish it.
@@ -412,16 +443,19 @@ class UnlearningMixin:
 
         Examples
         --------
-        >>> from sklearn.datasets import load_iris
+        Register 20 rows now, run the epochs later, one call each (the rows
+        leave the model at once; the certificate reaches its target when the
+        epochs have run):
+
+        >>> from sklearn.datasets import load_wine
         >>> from skunlearn import NoisyLogisticRegression
-        >>> X, y = load_iris(return_X_y=True)
-        >>> model = NoisyLogisticRegression(random_state=0).fit(X, y)
-        >>> model.partial_unlearn(positions=list(range(20)), max_epochs=0).certificate_.satisfied
+        >>> wine = NoisyLogisticRegression(random_state=0).fit(*load_wine(return_X_y=True))
+        >>> wine.partial_unlearn(positions=list(range(20)), max_epochs=0).certificate_.satisfied
         False
-        >>> while not model.certificate_.satisfied:
-        ...     _ = model.partial_unlearn(max_epochs=1)
-        >>> model.certificate_.requests, model.n_retained_
-        (1, 130)
+        >>> while not wine.certificate_.satisfied:
+        ...     _ = wine.partial_unlearn(max_epochs=1)
+        >>> wine.certificate_.requests, wine.n_retained_
+        (1, 158)
         """
         if isinstance(max_epochs, bool) or not isinstance(max_epochs, Integral) or max_epochs < 0:
             raise ValueError(f"max_epochs must be an integer >= 0, got {max_epochs!r}")

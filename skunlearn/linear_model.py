@@ -25,7 +25,6 @@ from ._validation import (
     Interval,
     Real,
     StrOptions,
-    fit_context,
     validate_data,
 )
 
@@ -308,31 +307,6 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         self.random_state = random_state
         self.verbose = verbose
 
-    @fit_context
-    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> NoisyLogisticRegression:
-        """Train on ``(X, y)`` with projected noisy SGD.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Finite; float32 stays float32. Sparse input (CSR; other formats
-            are converted) stays sparse: the kernels touch only its non-zeros,
-            the noise is the dense one, and the model and certificate are
-            those of the same rows given densely (to rounding).
-        y : array-like of shape (n_samples,)
-            Class labels (any hashable type, at least two classes).
-        sample_weight : array-like of shape (n_samples,) or None, default=None
-            Non-negative row weights multiplying each row's loss (times
-            ``class_weight``), as in ``SGDClassifier``: a row of weight 2
-            pulls as two rows in its batch. The certificate charges the
-            largest weight (see ``max_sample_weight``).
-
-        Returns
-        -------
-        self
-        """
-        return self._fit_and_publish(X, y, sample_weight=sample_weight)
-
     def _build_state(self, X, y, *, sample_weight=None, slot_order=None, noise_key=None, inert_rows=None):
         """A whole fitted state from ``(X, y)``; the layout and noise key may be fixed (see ``layout_slots``)."""
         certified_device(self.device)
@@ -377,7 +351,8 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
             "alpha_": alpha, "delta_": delta, "n_iter_": int(self.max_iter),
             "unlearning_epochs_": unlearning_epochs, "finetune_epochs_": finetune_epochs,
             "loss_curve_": loss_curve,
-            "certificate_": UnlearningCertificate(**ledger.certificate_fields(slots["noise_secrecy"], parameter_hash(parameters))),
+            "certificate_": UnlearningCertificate(**ledger.certificate_fields(slots["noise_secrecy"],
+                                                                              parameter_hash(parameters))),
             "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
         }
         return FittedState(**dict(slots, noise_counter=stream.counter), params=params, ledger=ledger,

@@ -25,7 +25,6 @@ from ._validation import (
     Interval,
     Real,
     StrOptions,
-    fit_context,
     validate_data,
 )
 
@@ -80,14 +79,12 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
         C₀: training projects the model on this ball and each request clips
         to it. 10 holds the weights of a small network on standardised data.
     epsilon : float, default=1.0
-        Target ε of the unlearning certificate.
+        Target ε of each request's certificate (the training carries no claim).
     delta : float, "auto" or None, default=None
-        Target δ. None (or ``"auto"``) means ``min(1e-6, n_samples^-1.5)``,
-        strictly below ``1 / n_samples``, with ``n_samples`` the training slots
-        (public: forgotten slots stay, at zero weight). Why not ``1 / n``: the
-        mechanism "publish one random row" satisfies (0, 1/n)-DP, so any
-        δ ≥ 1/n admits a blatant leak; DP practice asks for δ ≪ 1/n
-        (:func:`skunlearn._defaults.default_delta`).
+        Target δ; None or ``"auto"``: ``min(1e-6, n_samples^-1.5)``, strictly
+        below ``1 / n_samples`` (the training slots, public);
+        :func:`skunlearn._defaults.default_delta` says why δ ≥ 1/n is refused
+        as a default.
     unlearn_method : {"model_clipping", "gradient_clipping"}, default="model_clipping"
         Noisy phase: ``θ ← clip_{C₂}(θ − γ(g + λθ)) + σξ`` (certified by the
         δ recursion of Koloskova et al. Thm 4) or
@@ -114,16 +111,15 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
         The class set, when it is public. None learns it from ``y``; a request
         that would then forget every retained row of a class is refused.
     device : {"cpu", "cuda", "auto"}, default="cpu"
-        Where the kernels run. The certificate covers the rounding of the
-        numba CPU kernels only, so ``"cuda"`` is refused until the GPU
-        kernels' arithmetic is accounted for, and ``"auto"`` uses the CPU.
+        As for :class:`~skunlearn.NoisyLogisticRegression`: only the numba CPU
+        kernels' arithmetic is certified, so ``"cuda"`` is refused and
+        ``"auto"`` runs on the CPU.
     random_state : int, RandomState instance or None, default=None
-        None (the default) draws the initialisation, batch order and noise
-        key from the operating system's entropy. An int makes everything
-        reproducible, and the certificate then holds only against observers
-        who do not know the seed.
+        None draws the initialisation, the batch order and the noise key from
+        the operating system's entropy; an int makes everything reproducible,
+        and the certificate then holds only against observers without it.
     verbose : int, default=0
-        Print epoch progress when > 0.
+        Print one line per epoch (phase, loss, parameter norm, time) when > 0.
 
     Attributes
     ----------
@@ -257,28 +253,6 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
         self.random_state = random_state
         self.verbose = verbose
 
-    @fit_context
-    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> NoisyMLPClassifier:
-        """Train on ``(X, y)`` with projected noisy SGD.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Dense, finite; float32 stays float32.
-        y : array-like of shape (n_samples,)
-            Class labels (at least two classes).
-        sample_weight : array-like of shape (n_samples,) or None, default=None
-            Non-negative row weights: each batch's loss is the weighted mean
-            over its retained rows, as in ``MLPClassifier``. The certificate
-            does not depend on the loss (noisy fine-tuning as post-processing,
-            Koloskova et al. 2025), so weights leave it unchanged.
-
-        Returns
-        -------
-        self
-        """
-        return self._fit_and_publish(X, y, sample_weight=sample_weight)
-
     def _build_state(self, X, y, *, sample_weight=None, slot_order=None, noise_key=None, inert_rows=None):
         """A whole fitted state from ``(X, y)``; the layout and noise key may be fixed (see ``layout_slots``)."""
         certified_device(self.device)
@@ -344,7 +318,8 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
             "unlearning_epochs_": unlearning_epochs, "finetune_epochs_": finetune_epochs,
             "loss_curve_": loss_curve, "loss_": loss_curve[-1],
             "n_layers_": layer_sizes.size, "n_outputs_": int(classes.size), "out_activation_": "softmax",
-            "certificate_": UnlearningCertificate(**ledger.certificate_fields(slots["noise_secrecy"], parameter_hash(parameters))),
+            "certificate_": UnlearningCertificate(**ledger.certificate_fields(slots["noise_secrecy"],
+                                                                              parameter_hash(parameters))),
             "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
         }
         return FittedState(**dict(slots, noise_counter=stream.counter), params=params, ledger=ledger, config=config,
