@@ -11,13 +11,10 @@ from numpy.typing import ArrayLike
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, MLPConfig, NoiseStream, Slots
-from . import accounting
-from ._constants import cyclic_batch_bounds
-from ._defaults import resolve_delta
-from ._ledgers import PostProcessingLedger
+from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, NoiseStream, Slots
 from .certificate import UnlearningCertificate, parameter_hash
 from ._prediction import ScoreClassifierMixin
+from ._problems.mlp import mlp_setup
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
 from ._unlearning import RequestEpochs, UnlearningMixin, certified_device
 from ._validation import (
@@ -29,6 +26,11 @@ from ._validation import (
 )
 
 __all__ = ["NoisyMLPClassifier"]
+
+#: The parameters the set-up reads (:func:`skunlearn._problems.mlp.mlp_setup`), by the same names.
+_SETUP_PARAMETERS = ("hidden_layer_sizes", "activation", "alpha", "batch_size", "learning_rate_init", "max_iter",
+                     "noise", "radius", "epsilon", "delta", "unlearn_method", "unlearning_epochs", "unlearning_noise",
+                     "gradient_clip", "clip_radius", "finetune_epochs")
 
 
 def _clip(params, radius):
@@ -183,7 +185,6 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
     loss_ = fitted_attribute()
     _layer_sizes = state_field("layer_sizes")
     _training_config = state_field("training_config")
-    _activation_code = state_field("activation_code")
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -258,60 +259,21 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
         certified_device(self.device)
         X, y_codes, classes, features = self._validate_training_data(X, y)
         row_weight, _, _ = self._row_weights(sample_weight, X, y_codes, classes)  # the bound: not needed here
-        hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
-        if hidden.ndim != 1 or not np.issubdtype(hidden.dtype, np.integer) or np.any(hidden < 1):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
-        if self.unlearn_method == "gradient_clipping" and self.learning_rate_init * self.alpha >= 1:
-            raise ValueError("gradient clipping needs learning_rate_init * alpha < 1")
         n_samples, n_features = X.shape
-        layer_sizes = np.array([n_features, *hidden.tolist(), classes.size], dtype=np.int64)
-        n_params = int(np.sum(layer_sizes[:-1] * layer_sizes[1:] + layer_sizes[1:]))
-        batch_size = min(int(self.batch_size), n_samples)
-        steps_per_epoch = cyclic_batch_bounds(n_samples, batch_size).size - 1
-        delta = resolve_delta(self.delta, n_samples)
-        unlearning_epochs = 1 if self.unlearning_epochs == "auto" else int(self.unlearning_epochs)
-        finetune_epochs = 10 if self.finetune_epochs == "auto" else int(self.finetune_epochs)
         # The accounting first: a refused noise leaves the estimator untouched.
-        ledger = PostProcessingLedger(
-            method=self.unlearn_method, initial_radius=float(self.radius),
-            clip_radius=float(self.radius if self.clip_radius is None else self.clip_radius),
-            gradient_clip=float(self.gradient_clip), step_size=float(self.learning_rate_init), l2=float(self.alpha),
-            noise_std=0.0, steps_per_epoch=steps_per_epoch, target_epsilon=float(self.epsilon),
-            target_delta=delta, n_params=n_params, training_steps=int(self.max_iter) * steps_per_epoch,
-            training_noise=float(self.noise),
-        )
-        if self.unlearning_noise is None:
-            noise = ledger.calibrated_noise(unlearning_epochs)
-        else:
-            noise = float(self.unlearning_noise)
-            if noise < ledger.minimum_noise():
-                raise ValueError(
-                    f"unlearning_noise={noise:.3g} is below {accounting.NOISE_FLOOR_ULPS} ulps of the largest clip "
-                    "radius: the parameters' own rounding would be a sizeable part of it, and a certificate could "
-                    "not be met at any useful epsilon. Use "
-                    f"unlearning_noise >= {ledger.minimum_noise():.3g} or None (calibrated)."
-                )
-
-        ledger = dataclasses.replace(ledger, noise_std=noise)
-        slots, init_rng = layout_slots(X, y_codes, batch_size, self.random_state, row_weight=row_weight,
+        setup = mlp_setup(n_samples=n_samples, n_features=n_features, n_classes=classes.size,
+                          **{name: getattr(self, name) for name in _SETUP_PARAMETERS})
+        layer_sizes, ledger, training_config = setup.layer_sizes, setup.ledger, setup.training_config
+        noise, delta = setup.noise, setup.delta
+        unlearning_epochs, finetune_epochs = setup.unlearning_epochs, setup.finetune_epochs
+        slots, init_rng = layout_slots(X, y_codes, setup.batch_size, self.random_state, row_weight=row_weight,
                                        slot_order=slot_order, noise_key=noise_key, inert_rows=inert_rows)
-        activation_code = ACTIVATIONS[self.activation]
-        training_config = MLPConfig(
-            activation=activation_code, update=MODEL_CLIPPING, step_size=float(self.learning_rate_init),
-            l2=float(self.alpha), noise_std=float(self.noise), radius=float(self.radius), gradient_clip=math.inf,
-            # The training is not certified (the requests' bounds hold from any model), so its grid needs only
-            # the exactness of the sum: |x| <= radius before the noise.
-            grid=accounting.noise_grid(1.01 * float(self.radius) + 21.0 * float(self.noise), float(self.noise))
-            if self.noise > 0 else 0.0,
-            layer_sizes=tuple(int(size) for size in layer_sizes),
-        )
         loss_curve = []
         params, stream = self._run_backend(
             self._initial_params(init_rng, layer_sizes),
             Slots(slots["X_slots"], slots["y_slots"], slots["weight"], slots["batch_bounds"]), training_config,
             int(self.max_iter), NoiseStream(slots["noise_key"]), "training", losses=loss_curve)
-        config = {"layer_sizes": layer_sizes, "activation_code": activation_code, "activation": self.activation,
-                  "training_config": training_config}
+        config = {"layer_sizes": layer_sizes, "activation": self.activation, "training_config": training_config}
         parameters = self._parameter_attributes(params, config)
         attributes = {
             **features, "classes_": classes, "unlearning_noise_": noise, "delta_": delta, "n_iter_": int(self.max_iter),
