@@ -77,7 +77,7 @@ suppress_warnings = ["ref.citation"]
 # The scripts in examples/ are plain scripts with a main(); the gallery shows them
 # and does not run them: plot_gallery is off, and filename_pattern matches no file
 # as a second guard. Running them would take minutes and write files (the test
-# suite runs each on small sizes: tests/test_examples.py); not running them keeps
+# suite runs each on small sizes: tests/project/test_examples.py); not running them keeps
 # the build fast, offline and deterministic.
 sphinx_gallery_conf = {
     "examples_dirs": ["_gallery_src"],

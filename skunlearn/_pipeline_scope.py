@@ -31,6 +31,8 @@ class PrivacyLeakWarning(UserWarning):
     rows as given, and the fitted steps before it still depend on the rows.
     """
 
+    __module__ = "skunlearn.pipeline"  # its public home (re-exported there)
+
 
 #: Set while :func:`unlearn_pipeline` forwards a request it has checked (per thread).
 _CHECKED = threading.local()

@@ -1,7 +1,7 @@
 """Plain-numpy references of each kernel: the oracle for kernel tests and the
 numpy column of the benchmarks. They draw the same grid noise, in the same order,
 as the numba backend (its generator is checked on its own, against the exact
-law, in ``tests/test_grid_noise.py``), and add it on the grid as the kernels do."""
+law, in ``tests/backends/test_grid_noise.py``), and add it on the grid as the kernels do."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ def warm_numba_kernels():
 
 @pytest.fixture(scope="module")
 def data():
-    """3,000 x 20 rows, 3 classes: the contract tests' data (tests/test_unlearning.py, tests/test_pipeline_export.py)."""
+    """3,000 x 20 rows, 3 classes: the contract tests' data (tests/engine/test_unlearning.py, tests/engine/test_pipeline_export.py)."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3000, 20))
     y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)

@@ -53,7 +53,7 @@ def exp_nonpositive(x):
       is 0, within 2⁻¹⁰⁷⁵ of e^x.
 
     In all ``(1 + 0.36u)(1 + 4.4u) − 1 < 4.8u``, charged as 8u.
-    ``tests/test_backends.py`` checks it against mpmath on a dense sample and at
+    ``tests/backends/test_backends.py`` checks it against mpmath on a dense sample and at
     the range ends.
     """
     if x < -745.2:

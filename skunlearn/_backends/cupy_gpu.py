@@ -5,7 +5,7 @@ this module still draws SplitMix64 normals without the grid of
 :mod:`skunlearn._backends._grid_noise` and uses the GPU's libm, so the
 certificate's arithmetic model does not describe it. It keeps the protocol of
 :mod:`skunlearn._backends` (``run``, ``warm_up``, ``fill_normals``,
-``mlp_loss_gradient``; ``tests/test_backends.py`` compares the signatures
+``mlp_loss_gradient``; ``tests/backends/test_backends.py`` compares the signatures
 without importing CuPy) until the GPU work ports the grid noise.
 
 Imported only when ``device="cuda"`` (or ``"auto"`` finds a GPU); never at

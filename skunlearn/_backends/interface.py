@@ -1,7 +1,7 @@
 """The backend protocol: what the estimators call on a compute backend, and nothing else.
 
 :func:`skunlearn._backends.get_backend` returns a module that has these
-functions; ``tests/test_backends.py`` checks every backend's signatures
+functions; ``tests/backends/test_backends.py`` checks every backend's signatures
 against this class with :func:`inspect.signature` (the CuPy module's from its
 source, so the check needs no CuPy).
 """

@@ -48,7 +48,7 @@ drives ``‖θ‖`` towards ``s √(k d / (1 − a²))``, which grows with the w
 may reach R.) We therefore keep the noise dense and exact;
 ``benchmarks/bench_sparse.py`` prints the cost of that noise beside each epoch.
 
-``tests/test_sparse.py`` checks both halves by Monte Carlo on two coordinates,
+``tests/estimators/test_sparse.py`` checks both halves by Monte Carlo on two coordinates,
 one pushed by a gradient at every step, one never touched: with ``R = ∞`` the
 lazy coordinate (one Gaussian of the variance above) and the exact one have the
 same law (a KS test does not tell them apart); with an active projection the

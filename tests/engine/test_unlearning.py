@@ -286,7 +286,7 @@ def test_pickle_and_clone_drop_the_lock(fitted):
     ],
 )
 def test_a_refused_request_changes_nothing(fitted, indices, error, message):
-    from .helpers import assert_unchanged, snapshot
+    from ..helpers import assert_unchanged, snapshot
 
     _, model = fitted
     target = copy_of(model).unlearn([0])
@@ -299,7 +299,7 @@ def test_a_refused_request_changes_nothing(fitted, indices, error, message):
 
 
 def test_an_empty_request_is_a_no_op(fitted):
-    from .helpers import assert_unchanged, snapshot
+    from ..helpers import assert_unchanged, snapshot
 
     _, model = fitted
     target = copy_of(model)
@@ -320,7 +320,7 @@ def test_unlearn_before_fit_is_refused(name):
 
 
 def test_partial_unlearn_rejects_a_bad_budget(fitted):
-    from .helpers import assert_unchanged, snapshot
+    from ..helpers import assert_unchanged, snapshot
 
     _, model = fitted
     target = copy_of(model)

@@ -6,7 +6,7 @@ import pytest
 
 import skunlearn
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_license_is_bsd_3_clause():
@@ -35,5 +35,13 @@ def test_dask_extra_brings_the_distributed_scheduler():
     tomllib = pytest.importorskip("tomllib")
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert any(requirement.startswith("dask[distributed]") for requirement in extras["dask"])
-    # tests/test_dask.py runs in the test suite (it takes seconds), so the test extra installs the scheduler too.
+    # tests/tools/test_dask.py runs in the test suite (it takes seconds), so the test extra installs the scheduler too.
     assert {"dask", "distributed"} <= {requirement.split(">")[0].split("[")[0] for requirement in extras["test"]}
+
+
+def test_ci_runs_the_readmes_test_command_quick_part_first():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("Run the tests:", 1)[1]
+    command = section.split("```bash\n", 1)[1].split("\n```", 1)[0].strip()
+    assert command.endswith('python -m pytest -m "not slow" && python -m pytest -m slow')
+    assert (ROOT / ".ci" / "run").read_text(encoding="utf-8").rstrip().endswith(command)

@@ -19,7 +19,7 @@ from skunlearn._ledgers import StronglyConvexLedger
 from skunlearn._testing import reference_logistic_epochs
 from skunlearn.accounting import noise_grid
 
-from .helpers import assert_unchanged, snapshot
+from ..helpers import assert_unchanged, snapshot
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from sklearn.datasets import load_iris, make_classification
 from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier, UnlearningCertificate
 from skunlearn.certificate import CertificateVerificationError
 
-from .helpers import assert_unchanged, snapshot
+from ..helpers import assert_unchanged, snapshot
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from sklearn.model_selection import train_test_split
 
 from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier
 
-from .helpers import assert_unchanged, snapshot
+from ..helpers import assert_unchanged, snapshot
 
 pd = pytest.importorskip("pandas")
 

@@ -11,7 +11,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier
 from skunlearn.registry import UnlearningRegistry
 
-from .helpers import assert_unchanged, snapshot
+from ..helpers import assert_unchanged, snapshot
 
 
 @pytest.fixture(scope="module")

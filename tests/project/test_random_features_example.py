@@ -1,4 +1,4 @@
-"""The random-features example runs on a small size, and its sampler is a public map (issue 12)."""
+"""The random-features example runs on a small size, and its sampler is a public map."""
 
 import runpy
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.kernel_approximation import RBFSampler
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_random_features_example_forgets_a_row_with_a_certificate():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 GENERATED = ("_build", "api/generated", "auto_examples", "_gallery_src", "notebooks", "sg_execution_times.rst")
 REQUIREMENTS = {  # importable module: distribution

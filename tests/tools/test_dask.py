@@ -1,4 +1,4 @@
-"""Scale-out on a Dask cluster through joblib's Dask backend (issue 13, item 8; the ``dask`` extra)."""
+"""Scale-out on a Dask cluster through joblib's Dask backend (the ``dask`` extra): the audit and a grid search."""
 
 import numpy as np
 import pytest

@@ -47,7 +47,7 @@ def test_key_words_rejects_out_of_range():
 
 
 def test_tables_are_the_mpmath_ziggurat():
-    path = pathlib.Path(__file__).resolve().parents[1] / "tools" / "make_noise_tables.py"
+    path = pathlib.Path(__file__).resolve().parents[2] / "tools" / "make_noise_tables.py"
     spec = importlib.util.spec_from_file_location("make_noise_tables", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

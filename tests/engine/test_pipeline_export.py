@@ -13,7 +13,7 @@ from sklearn.preprocessing import FunctionTransformer, Normalizer, StandardScale
 
 from skunlearn import CertifiedPredictor, NoisyLogisticRegression, NoisyMLPClassifier, unlearn_pipeline
 
-from .helpers import assert_unchanged, snapshot
+from ..helpers import assert_unchanged, snapshot
 
 ESTIMATORS = {
     "logistic": lambda: NoisyLogisticRegression(random_state=0, max_iter=5),

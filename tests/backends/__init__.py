@@ -1,0 +1,1 @@
+"""The compute backends: kernels, the generator, threads, the certified arithmetic."""

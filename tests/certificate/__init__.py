@@ -1,0 +1,1 @@
+"""The certificate record and its verification."""

@@ -1,0 +1,1 @@
+"""The engine every estimator shares: requests, the row store, the registry, pipelines, export."""

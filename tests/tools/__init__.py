@@ -1,0 +1,1 @@
+"""The command line, the audit, the cluster path."""
