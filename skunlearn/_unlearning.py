@@ -54,14 +54,21 @@ def certified_device(device: str) -> str:
     return "cpu"
 
 
-class RequestEpochs(NamedTuple):
-    """What a request's epochs give back: the new parameters and noise stream, the ledger at their end, and the
-    noise-free epochs that ledger counts (None where the ledger does not count them: the MLP's post-processing)."""
+class Phase(NamedTuple):
+    """One kernel run: ``epochs`` epochs of ``config``, the parameters first clipped to the ball ``clip_to``."""
 
-    params: np.ndarray
-    stream: NoiseStream
-    ledger: object
-    counted_finetune_epochs: int | None
+    name: str
+    config: object
+    epochs: int
+    clip_to: float | None = None
+
+
+def _clip_to_ball(params, radius):
+    """``params`` scaled onto the L2 ball of ``radius`` when outside it (in place)."""
+    norm = float(np.linalg.norm(params))
+    if norm > radius:
+        params *= params.dtype.type(radius / norm)
+    return params
 
 
 class UnlearningMixin:
@@ -69,8 +76,9 @@ class UnlearningMixin:
 
     The estimator provides ``_build_state(X, y, *, sample_weight, **slot_overrides)`` (a whole
     new :class:`~skunlearn._state.FittedState`),
-    ``_finetune(state, slots, params, stream, epochs, start_ledger, end_ledger) -> RequestEpochs``
-    (a request's noisy epochs, then its noise-free ones, through :meth:`_run_backend`)
+    ``_request_phases(state, start_ledger, end_ledger, epochs) -> (phases, ledger, counted_finetune_epochs)``
+    (a request's noisy epochs, then its noise-free ones, as :class:`Phase` objects the mixin runs; the
+    noise-free epochs the ledger counts, or None where it does not count them)
     and ``_parameter_attributes(params, config)`` (the public attributes that
     depend on the parameters; ``config`` is the state's ``config``).
     """
@@ -306,6 +314,15 @@ class UnlearningMixin:
             if self.verbose:
                 print(f"[{type(self).__name__}] {phase} epoch {done + 1}/{n_epochs}, loss {reported[-1]:.4g}, "
                       f"parameter norm {np.linalg.norm(params):.4g}, {time.perf_counter() - start:.3f} s")
+        return params, stream
+
+    def _run_phases(self, params, slots: Slots, phases, stream: NoiseStream, losses=None):
+        """Run ``phases`` in order over ``slots`` (each clipped first where it says so): ``(params, stream)``."""
+        for phase in phases:
+            if phase.clip_to is not None:
+                params = _clip_to_ball(params, phase.clip_to)
+            params, stream = self._run_backend(params, slots, phase.config, phase.epochs, stream, phase.name,
+                                               losses=losses)
         return params, stream
 
     def _kernel_threads(self):
@@ -592,11 +609,11 @@ class UnlearningMixin:
 
     def _finish_request(self, state, ledger, epochs, weight, new_ids, X_slots, y_slots, removed_mask):
         """The request's epochs, history entry and new state, published by one reference swap."""
-        slots = Slots(X_slots, y_slots, weight, state.batch_bounds)
         start_ledger, ledger = ledger, ledger.advanced(epochs)
-        params, stream, ledger, quiet_epochs = self._finetune(
-            state, slots, np.array(state.params, copy=True), NoiseStream(state.noise_key, state.noise_counter),
-            epochs, start_ledger, ledger)
+        phases, ledger, quiet_epochs = self._request_phases(state, start_ledger, ledger, epochs)
+        params, stream = self._run_phases(np.array(state.params, copy=True),
+                                          Slots(X_slots, y_slots, weight, state.batch_bounds), phases,
+                                          NoiseStream(state.noise_key, state.noise_counter))
         # The history lives in the ledger (never read back from the public certificate_): a new request opens
         # an entry, a continuation (partial_unlearn without rows) adds its epochs to the last one.
         history = start_ledger.history

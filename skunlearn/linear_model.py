@@ -19,7 +19,7 @@ from .certificate import UnlearningCertificate, parameter_hash
 from ._prediction import ScoreClassifierMixin
 from ._problems.logistic import logistic_setup
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
-from ._unlearning import RequestEpochs, UnlearningMixin, certified_device
+from ._unlearning import Phase, UnlearningMixin, certified_device
 from ._validation import (
     Integral,
     Interval,
@@ -340,10 +340,11 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         training_config = kernel_config if self.private_training else dataclasses.replace(kernel_config,
                                                                                            noise_scale=0.0)
         loss_curve = []
-        params, stream = self._run_backend(
+        params, stream = self._run_phases(
             np.zeros((n_outputs, n_features + 1)),
-            Slots(slots["X_slots"], slots["y_slots"], slots["weight"], slots["batch_bounds"]), training_config,
-            int(self.max_iter), NoiseStream(slots["noise_key"]), "training", losses=loss_curve)
+            Slots(slots["X_slots"], slots["y_slots"], slots["weight"], slots["batch_bounds"]),
+            [Phase("training", training_config, int(self.max_iter))], NoiseStream(slots["noise_key"]),
+            losses=loss_curve)
         ledger = ledger.advanced(int(self.max_iter), noisy=bool(self.private_training))
         parameters = self._parameter_attributes(params, {})
         attributes = {
@@ -377,17 +378,16 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
                 UserWarning, stacklevel=4,
             )
 
-    def _finetune(self, state, slots, params, stream, epochs, start_ledger, end_ledger):
+    def _request_phases(self, state, start_ledger, end_ledger, epochs):
         config = state.config["kernel_config"]
-        params, stream = self._run_backend(params, slots, config, epochs, stream, "unlearning")
+        phases = [Phase("unlearning", config, epochs)]
         quiet = 0
         finetune_epochs = state.config["finetune_epochs"]
         if epochs > 0 and finetune_epochs and end_ledger.meets_target():
             # The certified model, fine-tuned without noise on the retained rows: post-processing.
             quiet = int(finetune_epochs)
-            params, stream = self._run_backend(params, slots, dataclasses.replace(config, noise_scale=0.0), quiet,
-                                               stream, "fine-tuning")
-        return RequestEpochs(params, stream, end_ledger.post_processed(quiet), quiet)
+            phases.append(Phase("fine-tuning", dataclasses.replace(config, noise_scale=0.0), quiet))
+        return phases, end_ledger.post_processed(quiet), quiet
 
     def _kernel_threads(self):
         return self.n_jobs

@@ -16,7 +16,7 @@ from .certificate import UnlearningCertificate, parameter_hash
 from ._prediction import ScoreClassifierMixin
 from ._problems.mlp import mlp_setup
 from ._state import FittedState, fitted_attribute, layout_slots, state_field
-from ._unlearning import RequestEpochs, UnlearningMixin, certified_device
+from ._unlearning import Phase, UnlearningMixin, certified_device
 from ._validation import (
     Integral,
     Interval,
@@ -31,13 +31,6 @@ __all__ = ["NoisyMLPClassifier"]
 _SETUP_PARAMETERS = ("hidden_layer_sizes", "activation", "alpha", "batch_size", "learning_rate_init", "max_iter",
                      "noise", "radius", "epsilon", "delta", "unlearn_method", "unlearning_epochs", "unlearning_noise",
                      "gradient_clip", "clip_radius", "finetune_epochs")
-
-
-def _clip(params, radius):
-    norm = float(np.linalg.norm(params))
-    if norm > radius:
-        params *= params.dtype.type(radius / norm)
-    return params
 
 
 class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin, BaseEstimator):
@@ -269,10 +262,11 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
         slots, init_rng = layout_slots(X, y_codes, setup.batch_size, self.random_state, row_weight=row_weight,
                                        slot_order=slot_order, noise_key=noise_key, inert_rows=inert_rows)
         loss_curve = []
-        params, stream = self._run_backend(
+        params, stream = self._run_phases(
             self._initial_params(init_rng, layer_sizes),
-            Slots(slots["X_slots"], slots["y_slots"], slots["weight"], slots["batch_bounds"]), training_config,
-            int(self.max_iter), NoiseStream(slots["noise_key"]), "training", losses=loss_curve)
+            Slots(slots["X_slots"], slots["y_slots"], slots["weight"], slots["batch_bounds"]),
+            [Phase("training", training_config, int(self.max_iter))], NoiseStream(slots["noise_key"]),
+            losses=loss_curve)
         config = {"layer_sizes": layer_sizes, "activation": self.activation, "training_config": training_config}
         parameters = self._parameter_attributes(params, config)
         attributes = {
@@ -299,10 +293,9 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
 
     # Hooks of UnlearningMixin ------------------------------------------------------
 
-    def _finetune(self, state, slots, params, stream, epochs, start_ledger, end_ledger):
+    def _request_phases(self, state, start_ledger, end_ledger, epochs):
+        phases = []
         if epochs > 0:
-            if start_ledger.phase_steps == 0:  # a new request: start from the model clipped to C0
-                params = _clip(params, start_ledger.initial_radius)
             noisy = dataclasses.replace(
                 state.config["training_config"],
                 update=GRADIENT_CLIPPING if start_ledger.method == "gradient_clipping" else MODEL_CLIPPING,
@@ -310,14 +303,15 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
                 radius=start_ledger.clip_radius, gradient_clip=start_ledger.gradient_clip,
                 grid=end_ledger.noise_grid,  # the phase's bound at its end: the largest grid of the phase
             )
-            params, stream = self._run_backend(params, slots, noisy, epochs, stream, "unlearning")
+            # A new request starts from the model clipped to C0; a continuation from where it stopped.
+            phases.append(Phase("unlearning", noisy, epochs,
+                                clip_to=start_ledger.initial_radius if start_ledger.phase_steps == 0 else None))
         finetune_epochs = state.attributes["finetune_epochs_"]
         if end_ledger.finetuned and not start_ledger.finetuned and finetune_epochs:
             # Post-processing of the certified model: clip the noise away, then train without noise.
-            params = _clip(params, start_ledger.initial_radius)
             plain = dataclasses.replace(state.config["training_config"], noise_std=0.0)
-            params, stream = self._run_backend(params, slots, plain, finetune_epochs, stream, "fine-tuning")
-        return RequestEpochs(params, stream, end_ledger, None)
+            phases.append(Phase("fine-tuning", plain, finetune_epochs, clip_to=start_ledger.initial_radius))
+        return phases, end_ledger, None
 
     @staticmethod
     def _parameter_attributes(params, config):
