@@ -11,12 +11,14 @@ are serialised by a lock (a second thread waits, it never interleaves), and
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 import warnings
+from collections.abc import Callable, Mapping
 from numbers import Integral
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,7 +29,7 @@ from .certificate import UnlearningCertificate, parameter_hash
 from ._pipeline_scope import remember_pipeline, warn_if_pipeline_leaks
 from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
-from ._state import (fitted_attribute, is_disk_store, restore_rows, rows_to_scrub_in_place, scrub_rows, state_field,
+from ._state import (FittedState, fitted_attribute, is_disk_store, layout_slots, restore_rows, rows_to_scrub_in_place, scrub_rows, state_field,
                      zero_rows)
 from ._validation import (check_classification_targets, check_is_fitted, check_sample_weight, fit_context,
                           validate_data)
@@ -63,6 +65,30 @@ class Phase(NamedTuple):
     clip_to: float | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class FitPlan:
+    """What an estimator decides for a fit from public quantities (its ``_plan_fit``); the engine carries it out.
+
+    ``prepare_rows`` (optional) maps the slot-ordered rows to the ones the
+    kernels read (the logistic model's row scaling, on the fit's own copy);
+    ``ledger`` is the ledger after ``training``; ``config`` and ``attributes``
+    are the state's config and the estimator's own fitted attributes
+    (``reports_final_loss``: also ``loss_``, the last epoch's loss, as
+    ``MLPClassifier`` has it).
+    """
+
+    batch_size: int
+    initial_params: Callable[[np.random.Generator], np.ndarray]
+    training: Phase
+    ledger: Any
+    config: Mapping[str, Any]
+    attributes: Mapping[str, Any]
+    prepare_rows: Callable[[Any], Any] | None = None
+    extra_columns: int = 0
+    store: Any = None
+    reports_final_loss: bool = False
+
+
 def _clip_to_ball(params, radius):
     """``params`` scaled onto the L2 ball of ``radius`` when outside it (in place)."""
     norm = float(np.linalg.norm(params))
@@ -74,8 +100,8 @@ def _clip_to_ball(params, radius):
 class UnlearningMixin:
     """``unlearn``, ``partial_unlearn`` and the published state of an estimator.
 
-    The estimator provides ``_build_state(X, y, *, sample_weight, **slot_overrides)`` (a whole
-    new :class:`~skunlearn._state.FittedState`),
+    The estimator provides ``_plan_fit(n_samples, n_features, classes, *, sparse, weight_bound,
+    bound_inferred) -> FitPlan`` (from public quantities only; :meth:`_build_state` carries it out),
     ``_request_phases(state, start_ledger, end_ledger, epochs) -> (phases, ledger, counted_finetune_epochs)``
     (a request's noisy epochs, then its noise-free ones, as :class:`Phase` objects the mixin runs; the
     noise-free epochs the ledger counts, or None where it does not count them)
@@ -85,6 +111,9 @@ class UnlearningMixin:
 
     #: Give up (and change nothing) when the target needs more unlearning epochs.
     max_unlearning_epochs = 10_000
+
+    #: Sparse input the estimator accepts (``"csr"``), or False: dense only.
+    _SPARSE_INPUT = False
 
     classes_ = fitted_attribute()
     n_features_in_ = fitted_attribute()
@@ -182,6 +211,40 @@ class UnlearningMixin:
                      time.perf_counter() - start)
         remember_pipeline(self)  # a direct request to a pipeline's final step can then warn (PrivacyLeakWarning)
         return self
+
+    def _build_state(self, X, y, *, sample_weight=None, slot_order=None, noise_key=None, inert_rows=None):
+        """A whole fitted state from ``(X, y)``: validation, the estimator's plan, the layout, the training.
+
+        ``slot_order``, ``noise_key`` and ``inert_rows`` may fix the layout and
+        the noise (see :func:`skunlearn._state.layout_slots`).
+        """
+        certified_device(self.device)
+        X, y_codes, classes, features = self._validate_training_data(X, y, accept_sparse=self._SPARSE_INPUT)
+        row_weight, weight_bound, bound_inferred = self._row_weights(sample_weight, X, y_codes, classes)
+        n_samples, n_features = X.shape
+        # The accounting first, from public quantities: a refused setting leaves the estimator untouched.
+        plan = self._plan_fit(n_samples, n_features, classes, sparse=sp.issparse(X), weight_bound=weight_bound,
+                              bound_inferred=bound_inferred)
+        slots, init_rng = layout_slots(X, y_codes, plan.batch_size, self.random_state,
+                                       extra_columns=plan.extra_columns, store=plan.store, row_weight=row_weight,
+                                       slot_order=slot_order, noise_key=noise_key, inert_rows=inert_rows)
+        if plan.prepare_rows is not None:
+            slots["X_slots"] = plan.prepare_rows(slots["X_slots"])
+        loss_curve = []
+        params, stream = self._run_phases(
+            plan.initial_params(init_rng), Slots(slots["X_slots"], slots["y_slots"], slots["weight"],
+                                                 slots["batch_bounds"]),
+            [plan.training], NoiseStream(slots["noise_key"]), losses=loss_curve)
+        parameters = self._parameter_attributes(params, plan.config)
+        attributes = {
+            **features, "classes_": classes, **plan.attributes, "loss_curve_": loss_curve,
+            **({"loss_": loss_curve[-1]} if plan.reports_final_loss else {}),
+            "certificate_": UnlearningCertificate(**plan.ledger.certificate_fields(slots["noise_secrecy"],
+                                                                                   parameter_hash(parameters))),
+            "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
+        }
+        return FittedState(**dict(slots, noise_counter=stream.counter), params=params, ledger=plan.ledger,
+                           config=plan.config, attributes=attributes)
 
     # Training helpers --------------------------------------------------------------
 

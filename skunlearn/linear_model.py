@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import warnings
 from typing import Any, Literal, Mapping
@@ -12,14 +13,12 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ._backends import NoiseStream, Slots
 from ._constants import scale_rows, scale_sparse_rows
 from ._defaults import noise_dominates
-from .certificate import UnlearningCertificate, parameter_hash
 from ._prediction import ScoreClassifierMixin
-from ._problems.logistic import logistic_setup
-from ._state import FittedState, fitted_attribute, layout_slots, state_field
-from ._unlearning import Phase, UnlearningMixin, certified_device
+from ._problems.logistic import logistic_setup, scale_slot_rows
+from ._state import fitted_attribute, state_field
+from ._unlearning import FitPlan, Phase, UnlearningMixin
 from ._validation import (
     Integral,
     Interval,
@@ -307,60 +306,34 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         self.random_state = random_state
         self.verbose = verbose
 
-    def _build_state(self, X, y, *, sample_weight=None, slot_order=None, noise_key=None, inert_rows=None):
-        """A whole fitted state from ``(X, y)``; the layout and noise key may be fixed (see ``layout_slots``)."""
-        certified_device(self.device)
-        X, y_codes, classes, features = self._validate_training_data(X, y, accept_sparse="csr")
-        row_weight, weight_bound, bound_inferred = self._row_weights(sample_weight, X, y_codes, classes)
-        n_classes = classes.size
-        n_samples, n_features = X.shape
-        n_outputs = 1 if n_classes == 2 else n_classes
-        setup = logistic_setup(
-            n_samples=n_samples, n_features=n_features, n_classes=n_classes, weight_bound=weight_bound,
-            **{name: getattr(self, name) for name in _SETUP_PARAMETERS})
-        constants, ledger, radius, step_size = setup.constants, setup.ledger, setup.radius, setup.step_size
-        unlearning_epochs, finetune_epochs = setup.unlearning_epochs, setup.finetune_epochs
-        noise, alpha, delta, batch_size = setup.noise, setup.alpha, setup.delta, setup.batch_size
-        self._warn_if_noise_dominates(ledger, constants.data_norm, unlearning_epochs, finetune_epochs)
+    _SPARSE_INPUT = "csr"
 
-        sparse = sp.issparse(X)
+    def _plan_fit(self, n_samples, n_features, classes, *, sparse, weight_bound, bound_inferred):
+        """The fit's set-up (:func:`skunlearn._problems.logistic.logistic_setup`), rows scaled to ``data_norm``."""
+        n_classes = classes.size
+        setup = logistic_setup(n_samples=n_samples, n_features=n_features, n_classes=n_classes,
+                               weight_bound=weight_bound, **{name: getattr(self, name) for name in _SETUP_PARAMETERS})
+        data_norm = setup.constants.data_norm
+        self._warn_if_noise_dominates(setup.ledger, data_norm, setup.unlearning_epochs, setup.finetune_epochs)
         if sparse and self.store is not None:
             raise ValueError("store= keeps dense rows in a file; a sparse X stays in memory (use store=None)")
-        slots, _ = layout_slots(X, y_codes, batch_size, self.random_state, extra_columns=0 if sparse else 1,
-                                store=self.store,
-                                row_weight=row_weight, slot_order=slot_order, noise_key=noise_key,
-                                inert_rows=inert_rows)
-        if sparse:
-            # The slot-ordered copy is fit's own: scale it without a further copy.
-            slots["X_slots"] = scale_sparse_rows(slots["X_slots"], constants.data_norm, copy=False)
-        else:
-            X_slots = slots["X_slots"]
-            scale_rows(X_slots[:, :n_features], constants.data_norm, out=X_slots)
         kernel_config = setup.kernel_config(n_classes)
         training_config = kernel_config if self.private_training else dataclasses.replace(kernel_config,
                                                                                            noise_scale=0.0)
-        loss_curve = []
-        params, stream = self._run_phases(
-            np.zeros((n_outputs, n_features + 1)),
-            Slots(slots["X_slots"], slots["y_slots"], slots["weight"], slots["batch_bounds"]),
-            [Phase("training", training_config, int(self.max_iter))], NoiseStream(slots["noise_key"]),
-            losses=loss_curve)
-        ledger = ledger.advanced(int(self.max_iter), noisy=bool(self.private_training))
-        parameters = self._parameter_attributes(params, {})
-        attributes = {
-            **features, "classes_": classes, "step_size_": step_size, "noise_": noise, "radius_": radius,
-            "alpha_": alpha, "delta_": delta, "n_iter_": int(self.max_iter),
-            "unlearning_epochs_": unlearning_epochs, "finetune_epochs_": finetune_epochs,
-            "loss_curve_": loss_curve,
-            "certificate_": UnlearningCertificate(**ledger.certificate_fields(slots["noise_secrecy"],
-                                                                              parameter_hash(parameters))),
-            "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
-        }
-        return FittedState(**dict(slots, noise_counter=stream.counter), params=params, ledger=ledger,
-                           config={"kernel_config": kernel_config, "data_norm": constants.data_norm,
-                                   "finetune_epochs": finetune_epochs,
-                                   "inferred_weight_bound": weight_bound if bound_inferred else None},
-                           attributes=attributes)
+        n_outputs = 1 if n_classes == 2 else n_classes
+        return FitPlan(
+            batch_size=setup.batch_size, extra_columns=0 if sparse else 1, store=self.store,
+            # The slot-ordered copy is fit's own: it is scaled in place (the intercept column appended).
+            prepare_rows=functools.partial(scale_slot_rows, data_norm=data_norm, n_features=n_features),
+            initial_params=lambda rng: np.zeros((n_outputs, n_features + 1)),
+            training=Phase("training", training_config, int(self.max_iter)),
+            ledger=setup.ledger.advanced(int(self.max_iter), noisy=bool(self.private_training)),
+            config={"kernel_config": kernel_config, "data_norm": data_norm, "finetune_epochs": setup.finetune_epochs,
+                    "inferred_weight_bound": weight_bound if bound_inferred else None},
+            attributes={"step_size_": setup.step_size, "noise_": setup.noise, "radius_": setup.radius,
+                        "alpha_": setup.alpha, "delta_": setup.delta, "n_iter_": int(self.max_iter),
+                        "unlearning_epochs_": setup.unlearning_epochs, "finetune_epochs_": setup.finetune_epochs},
+        )
 
     # Hooks of UnlearningMixin ------------------------------------------------------
 

@@ -11,12 +11,11 @@ from numpy.typing import ArrayLike
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING, NoiseStream, Slots
-from .certificate import UnlearningCertificate, parameter_hash
+from ._backends import ACTIVATIONS, GRADIENT_CLIPPING, MODEL_CLIPPING
 from ._prediction import ScoreClassifierMixin
 from ._problems.mlp import mlp_setup
-from ._state import FittedState, fitted_attribute, layout_slots, state_field
-from ._unlearning import Phase, UnlearningMixin, certified_device
+from ._state import fitted_attribute, state_field
+from ._unlearning import FitPlan, Phase, UnlearningMixin
 from ._validation import (
     Integral,
     Interval,
@@ -247,39 +246,21 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
         self.random_state = random_state
         self.verbose = verbose
 
-    def _build_state(self, X, y, *, sample_weight=None, slot_order=None, noise_key=None, inert_rows=None):
-        """A whole fitted state from ``(X, y)``; the layout and noise key may be fixed (see ``layout_slots``)."""
-        certified_device(self.device)
-        X, y_codes, classes, features = self._validate_training_data(X, y)
-        row_weight, _, _ = self._row_weights(sample_weight, X, y_codes, classes)  # the bound: not needed here
-        n_samples, n_features = X.shape
-        # The accounting first: a refused noise leaves the estimator untouched.
+    def _plan_fit(self, n_samples, n_features, classes, *, sparse, weight_bound, bound_inferred):
+        """The fit's set-up (:func:`skunlearn._problems.mlp.mlp_setup`); the weights' bound is not needed here."""
         setup = mlp_setup(n_samples=n_samples, n_features=n_features, n_classes=classes.size,
                           **{name: getattr(self, name) for name in _SETUP_PARAMETERS})
-        layer_sizes, ledger, training_config = setup.layer_sizes, setup.ledger, setup.training_config
-        noise, delta = setup.noise, setup.delta
-        unlearning_epochs, finetune_epochs = setup.unlearning_epochs, setup.finetune_epochs
-        slots, init_rng = layout_slots(X, y_codes, setup.batch_size, self.random_state, row_weight=row_weight,
-                                       slot_order=slot_order, noise_key=noise_key, inert_rows=inert_rows)
-        loss_curve = []
-        params, stream = self._run_phases(
-            self._initial_params(init_rng, layer_sizes),
-            Slots(slots["X_slots"], slots["y_slots"], slots["weight"], slots["batch_bounds"]),
-            [Phase("training", training_config, int(self.max_iter))], NoiseStream(slots["noise_key"]),
-            losses=loss_curve)
-        config = {"layer_sizes": layer_sizes, "activation": self.activation, "training_config": training_config}
-        parameters = self._parameter_attributes(params, config)
-        attributes = {
-            **features, "classes_": classes, "unlearning_noise_": noise, "delta_": delta, "n_iter_": int(self.max_iter),
-            "unlearning_epochs_": unlearning_epochs, "finetune_epochs_": finetune_epochs,
-            "loss_curve_": loss_curve, "loss_": loss_curve[-1],
-            "n_layers_": layer_sizes.size, "n_outputs_": int(classes.size), "out_activation_": "softmax",
-            "certificate_": UnlearningCertificate(**ledger.certificate_fields(slots["noise_secrecy"],
-                                                                              parameter_hash(parameters))),
-            "removed_indices_": np.empty(0, dtype=np.int64), "n_retained_": n_samples, **parameters,
-        }
-        return FittedState(**dict(slots, noise_counter=stream.counter), params=params, ledger=ledger, config=config,
-                           attributes=attributes)
+        layer_sizes = setup.layer_sizes
+        return FitPlan(
+            batch_size=setup.batch_size, initial_params=lambda rng: self._initial_params(rng, layer_sizes),
+            training=Phase("training", setup.training_config, int(self.max_iter)), ledger=setup.ledger,
+            config={"layer_sizes": layer_sizes, "activation": self.activation,
+                    "training_config": setup.training_config},
+            attributes={"unlearning_noise_": setup.noise, "delta_": setup.delta, "n_iter_": int(self.max_iter),
+                        "unlearning_epochs_": setup.unlearning_epochs, "finetune_epochs_": setup.finetune_epochs,
+                        "n_layers_": layer_sizes.size, "n_outputs_": int(classes.size), "out_activation_": "softmax"},
+            reports_final_loss=True,
+        )
 
     def _initial_params(self, rng, layer_sizes):
         """Glorot-uniform weights and biases (float64), as scikit-learn's MLP initialises them."""

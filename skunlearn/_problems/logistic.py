@@ -9,13 +9,15 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import scipy.sparse as sp
+
 from .. import accounting
 from .._backends.codes import BINARY_LOGISTIC, SOFTMAX, KernelConfig
-from .._constants import LogisticConstants, logistic_constants
+from .._constants import LogisticConstants, logistic_constants, scale_rows, scale_sparse_rows
 from .._defaults import auto_request_budget, default_l2, resolve_delta
 from .._ledgers import StronglyConvexLedger
 
-__all__ = ["LogisticSetup", "logistic_setup"]
+__all__ = ["LogisticSetup", "logistic_setup", "scale_slot_rows"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,3 +117,16 @@ def request_budget(ledger, noise, unlearning_epochs, finetune_epochs):
         unlearning_epochs = auto_noisy if unlearning_epochs == "auto" else unlearning_epochs
         finetune_epochs = auto_quiet if finetune_epochs == "auto" else finetune_epochs
     return int(unlearning_epochs), int(finetune_epochs)
+
+
+def scale_slot_rows(X_slots, *, data_norm, n_features):
+    """The slot-ordered rows as the kernels read them, scaled in place: rows of norm at most ``data_norm``.
+
+    Dense: the first ``n_features`` columns, the last one the intercept (set
+    by :func:`skunlearn._constants.scale_rows`); CSR: the intercept an entry
+    of every row (:func:`skunlearn._constants.scale_sparse_rows`).
+    """
+    if sp.issparse(X_slots):
+        return scale_sparse_rows(X_slots, data_norm, copy=False)
+    scale_rows(X_slots[:, :n_features], data_norm, out=X_slots)
+    return X_slots
