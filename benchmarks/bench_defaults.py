@@ -60,7 +60,7 @@ def measure(X_train, X_test, y_train, y_test):
         times.append((time.perf_counter() - start) / fit_time)
         unlearned.append(model.score(X_test, y_test))
         entry = model.certificate_.history[0]
-        epochs = (entry["epochs"] + entry.get("finetune_epochs", 0)) / model.max_iter
+        epochs = (entry["epochs"] + entry.get("finetune_epochs", 0)) / model.n_iter_
     return reference, np.mean(fitted), np.mean(unlearned), epochs, np.median(times)
 
 

@@ -33,14 +33,15 @@ def _calibration_parser(subparsers):
                         help="target delta (default min(1e-6, n^-1.5), below 1/n)")
     parser.add_argument("--alpha", "--l2", dest="alpha", type=float, default=None,
                         help="L2 penalty (strong convexity; default: the estimator's rule from n, p, epsilon, delta)")
-    parser.add_argument("--batch-size", type=int, default=64, help="b (default 64, the estimator's)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="b (default: the estimator's, full batch up to 1,000 rows, else 64)")
     parser.add_argument("--full-batch", action="store_true", help="batch_size=None: full-batch steps")
     parser.add_argument("--data-norm", type=float, default=1.0, help="row norm bound D, as the estimator's data_norm")
     parser.add_argument("--radius", type=float, default=None, help="projection radius R (default M / alpha)")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="learning_rate_init, eta (default: the largest the certificate allows)")
-    parser.add_argument("--max-iter", "--train-epochs", dest="max_iter", type=int, default=30,
-                        help="training epochs T (default 30)")
+    parser.add_argument("--max-iter", "--train-epochs", dest="max_iter", type=int, default=None,
+                        help="training epochs T (default: the estimator's, 300 full-batch or 30 mini-batch)")
     parser.add_argument("--private-training", action="store_true", help="train with the noise too")
     parser.add_argument("--unlearn-epochs", type=int, nargs="+", default=[1, 2, 3, 5, 10],
                         help="noisy-epoch budgets K to tabulate")
@@ -53,8 +54,9 @@ def _estimator_parameters(args, **overrides):
     from .linear_model import NoisyLogisticRegression
 
     parameters = {"epsilon": args.epsilon, "delta": args.delta, "alpha": args.alpha,
-                  "batch_size": None if args.full_batch else args.batch_size, "data_norm": args.data_norm,
-                  "radius": args.radius, "learning_rate_init": args.learning_rate, "max_iter": args.max_iter,
+                  "batch_size": None if args.full_batch else "auto" if args.batch_size is None else args.batch_size,
+                  "data_norm": args.data_norm, "radius": args.radius, "learning_rate_init": args.learning_rate,
+                  "max_iter": "auto" if args.max_iter is None else args.max_iter,
                   "private_training": args.private_training, **overrides}
     NoisyLogisticRegression(**parameters)._validate_params()  # the estimator's messages, before any output
     return parameters
@@ -89,7 +91,7 @@ def _calibrate(args) -> int:
           f"b={setup.batch_size}, alpha={setup.alpha:.4g}, L={constants.smoothness:g}, M={constants.lipschitz:g}, "
           f"R={setup.radius:g}")
     print(f"step size eta={setup.step_size:.6g}, contraction c={ledger.contraction:.6g}, {ledger.n_batches} steps "
-          f"per epoch (last batch {ledger.last_batch_size} rows), {args.max_iter} training epochs; noise per step "
+          f"per epoch (last batch {ledger.last_batch_size} rows), {setup.max_iter} training epochs; noise per step "
           f"sqrt(2 eta) sigma; rounding charged for {args.n_features} features, noise floor "
           f"sigma={ledger.minimum_noise():.3g}")
     print(f"NoisyLogisticRegression would pick: unlearning_epochs_={setup.unlearning_epochs}, "

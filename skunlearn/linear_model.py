@@ -68,12 +68,17 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         quantities — ``0.0135 (p / (ρ n²))^{1/3}`` with p the parameter count
         and ρ the Gaussian budget of (ε, δ) — derived from the trade-off between
         the bias of λ and the noise a request needs (``skunlearn._defaults``).
-    batch_size : int or None, default=64
+    batch_size : int, None or "auto", default="auto"
         Mini-batch size (clipped to ``n_samples``); None runs full-batch noisy
         gradient descent (the Langevin case). Rows are split into
         ``ceil(n / batch_size)`` batches whose sizes differ by at most one.
-    max_iter : int, default=30
-        Training epochs.
+        ``"auto"``: full batch on 1,000 rows or fewer, else 64 (a rule on n
+        alone, :func:`skunlearn._defaults.default_batching`: on small sets an
+        epoch of mini-batches is a handful of steps, too few to converge at a
+        constant step and for a request to absorb its noise).
+    max_iter : int or "auto", default="auto"
+        Training epochs. ``"auto"``: 300 when the batch is the whole set (one
+        step an epoch), else 30.
     learning_rate_init : float or None, default=None
         Step size η; None uses the largest the theory allows, ``2 / (L + 2λ)``.
         Larger values are refused.
@@ -239,8 +244,8 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "delta": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"}), None],
         "alpha": [Interval(Real, 0, None, closed="neither"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None, StrOptions({"auto"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither"), None],
         "noise": [Interval(Real, 0, None, closed="left"), None],
         "unlearning_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -265,8 +270,8 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         epsilon: float = 1.0,
         delta: float | None = None,
         alpha: float | None = None,
-        batch_size: int | None = 64,
-        max_iter: int = 30,
+        batch_size: int | None | Literal["auto"] = "auto",
+        max_iter: int | Literal["auto"] = "auto",
         learning_rate_init: float | None = None,
         noise: float | None = None,
         unlearning_epochs: int | Literal["auto"] = "auto",
@@ -326,12 +331,12 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
             # The slot-ordered copy is fit's own: it is scaled in place (the intercept column appended).
             prepare_rows=functools.partial(scale_slot_rows, data_norm=data_norm, n_features=n_features),
             initial_params=lambda rng: np.zeros((n_outputs, n_features + 1)),
-            training=Phase("training", training_config, int(self.max_iter)),
-            ledger=setup.ledger.advanced(int(self.max_iter), noisy=bool(self.private_training)),
+            training=Phase("training", training_config, setup.max_iter),
+            ledger=setup.ledger.advanced(setup.max_iter, noisy=bool(self.private_training)),
             config={"kernel_config": kernel_config, "data_norm": data_norm, "finetune_epochs": setup.finetune_epochs,
                     "inferred_weight_bound": weight_bound if bound_inferred else None},
             attributes={"step_size_": setup.step_size, "noise_": setup.noise, "radius_": setup.radius,
-                        "alpha_": setup.alpha, "delta_": setup.delta, "n_iter_": int(self.max_iter),
+                        "alpha_": setup.alpha, "delta_": setup.delta, "n_iter_": setup.max_iter,
                         "unlearning_epochs_": setup.unlearning_epochs, "finetune_epochs_": setup.finetune_epochs},
         )
 

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from .. import accounting
 from .._backends.codes import BINARY_LOGISTIC, SOFTMAX, KernelConfig
 from .._constants import LogisticConstants, logistic_constants, scale_rows, scale_sparse_rows
-from .._defaults import auto_request_budget, default_l2, resolve_delta
+from .._defaults import auto_request_budget, default_batching, default_l2, resolve_delta
 from .._ledgers import StronglyConvexLedger
 
 __all__ = ["LogisticSetup", "logistic_setup", "scale_slot_rows"]
@@ -24,8 +24,9 @@ __all__ = ["LogisticSetup", "logistic_setup", "scale_slot_rows"]
 class LogisticSetup:
     """What a fit decides before it reads a row.
 
-    ``ledger`` carries the noise (``noise_std``); ``unlearning_epochs`` and
-    ``finetune_epochs`` are the request budget with ``"auto"`` resolved.
+    ``ledger`` carries the noise (``noise_std``); ``max_iter`` (training
+    epochs), ``unlearning_epochs`` and ``finetune_epochs`` have ``"auto"``
+    resolved.
     """
 
     constants: LogisticConstants
@@ -33,6 +34,7 @@ class LogisticSetup:
     delta: float
     step_size: float
     batch_size: int
+    max_iter: int
     radius: float
     ledger: StronglyConvexLedger
     unlearning_epochs: int
@@ -50,8 +52,8 @@ class LogisticSetup:
 
 
 def logistic_setup(*, n_samples: int, n_features: int, n_classes: int, epsilon: float, delta=None, alpha=None,
-                   data_norm: float = 1.0, weight_bound=None, learning_rate_init=None, batch_size=64,
-                   radius=None, max_iter: int = 30, bound: str = "coupled", private_training: bool = False,
+                   data_norm: float = 1.0, weight_bound=None, learning_rate_init=None, batch_size="auto",
+                   radius=None, max_iter="auto", bound: str = "coupled", private_training: bool = False,
                    noise=None, unlearning_epochs="auto", finetune_epochs="auto") -> LogisticSetup:
     """The set-up of ``NoisyLogisticRegression(**parameters)`` on ``n_samples × n_features`` rows of ``n_classes``.
 
@@ -75,7 +77,8 @@ def logistic_setup(*, n_samples: int, n_features: int, n_classes: int, epsilon: 
             f"{'weighted ' if weight_bound is not None else ''}loss), the largest step for which the "
             "certificate holds"
         )
-    batch_size = n_samples if batch_size is None else min(int(batch_size), n_samples)
+    batch_size, max_iter = default_batching(n_samples, batch_size, max_iter)
+    batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
     radius = constants.default_radius() if radius is None else float(radius)
     ledger = StronglyConvexLedger(
         step_size=step_size, lipschitz=constants.lipschitz, smoothness=constants.smoothness,
@@ -97,7 +100,7 @@ def logistic_setup(*, n_samples: int, n_features: int, n_classes: int, epsilon: 
                 f"{ledger.minimum_noise():.3g}, noise=None (calibrated), or noise=0 (no certificate)."
             )
     return LogisticSetup(constants=constants, alpha=alpha, delta=delta, step_size=step_size, batch_size=batch_size,
-                         radius=radius, ledger=dataclasses.replace(ledger, noise_std=noise),
+                         max_iter=max_iter, radius=radius, ledger=dataclasses.replace(ledger, noise_std=noise),
                          unlearning_epochs=unlearning_epochs, finetune_epochs=finetune_epochs)
 
 

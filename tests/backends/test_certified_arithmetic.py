@@ -191,7 +191,7 @@ def _tampered(certificate, **changes):
 
 def test_tampered_certificates_fail_verification(iris):
     X, y = iris
-    model = NoisyLogisticRegression(random_state=0).fit(X, y).unlearn([0, 60]).unlearn([5])
+    model = NoisyLogisticRegression(batch_size=64, random_state=0).fit(X, y).unlearn([0, 60]).unlearn([5])
     honest = model.certificate_
     slot = honest.record["removed_slots"][0]
     cases = {

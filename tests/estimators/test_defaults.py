@@ -46,21 +46,24 @@ def test_defaults_meet_the_goal_on_the_bundled_sets(name):
         model.unlearn([seed])
         assert model.certificate_.satisfied and model.certificate_.epsilon <= 1.0
         entry = model.certificate_.history[0]
-        assert (entry["epochs"] + entry["finetune_epochs"]) <= 0.2 * model.max_iter  # <= 20% of retraining
+        assert (entry["epochs"] + entry["finetune_epochs"]) <= 0.2 * model.n_iter_  # <= 20% of retraining
         after_request.append(model.score(X_test, y_test))
     assert np.mean(after_request) >= goal, (name, after_request)
     assert np.mean(after_fit) >= fit_goal, (name, after_fit)
 
 
-def test_the_smallest_bundled_set_warns_at_the_default_delta():
-    """Iris (112 training rows) at (1, 1e-6): the estimator says the noise will dominate, and still certifies."""
+def test_the_smallest_bundled_set_warns_with_mini_batches_at_the_default_delta():
+    """Iris (112 training rows) in 64-row batches at (1, 1e-6): the estimator says the noise will dominate, and
+    still certifies; at delta = 1/n it did not warn, and the default full-batch training does not either."""
     X_train, _, y_train, _ = split(load_iris)
     with pytest.warns(UserWarning, match="will dominate the model"):
-        model = NoisyLogisticRegression(random_state=0).fit(X_train, y_train)
+        model = NoisyLogisticRegression(batch_size=64, random_state=0).fit(X_train, y_train)
     assert model.unlearn([0]).certificate_.satisfied
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # at delta = 1/n it did not warn: the cost is the smaller delta's
-        NoisyLogisticRegression(delta=1 / X_train.shape[0], random_state=0).fit(X_train, y_train)
+        warnings.simplefilter("error")  # the cost is the smaller delta's
+        NoisyLogisticRegression(batch_size=64, delta=1 / X_train.shape[0], random_state=0).fit(X_train, y_train)
+        default = NoisyLogisticRegression(random_state=0).fit(X_train, y_train)  # 300 full-batch steps
+    assert default.batch_size == "auto" and default.n_iter_ == 300 and default.unlearn([0]).certificate_.satisfied
 
 
 def test_the_rule_reads_no_data_values():
@@ -117,7 +120,7 @@ def test_rho_for_inverts_the_classic_conversion():
 def test_a_warning_tells_when_the_noise_will_dominate():
     X_train, _, y_train, _ = split(load_iris)
     with pytest.warns(UserWarning, match="will dominate the model.*unlearning_epochs.*epsilon"):
-        NoisyLogisticRegression(epsilon=0.1, random_state=0).fit(X_train, y_train)
+        NoisyLogisticRegression(epsilon=0.1, batch_size=64, random_state=0).fit(X_train, y_train)
     X_train, _, y_train, _ = split(load_wine)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
