@@ -106,7 +106,8 @@ def scale_rows(X, data_norm, out=None):
     n, d = X.shape
     if out is None:
         out = np.empty((n, d + 1), dtype=X.dtype)
-    out[:, :d] = X
+    if not _same_view(X, out[:, :d]):  # X may be out's own first d columns (scaled in place): no copy then
+        out[:, :d] = X
     out[:, d] = 1.0
     norms = np.sqrt(np.einsum("ij,ij->i", out, out, dtype=np.float64))
     overflowed = ~np.isfinite(norms)
@@ -117,6 +118,12 @@ def scale_rows(X, data_norm, out=None):
         norms[overflowed] = peak * np.sqrt(np.einsum("ij,ij->i", rows / peak[:, None], rows / peak[:, None]))
     out *= shrink_factors(norms, d + 1, out.dtype, data_norm).astype(out.dtype)[:, None]
     return out
+
+
+def _same_view(a, b):
+    """Whether two arrays are the same memory seen the same way (a copy from one to the other is a no-op)."""
+    return (a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 
 def shrink_factors(norms, n_columns, dtype, data_norm):

@@ -122,14 +122,23 @@ def request_budget(ledger, noise, unlearning_epochs, finetune_epochs):
     return int(unlearning_epochs), int(finetune_epochs)
 
 
+#: Rows scaled at a time: a disk store's rows are never all in anonymous memory at once.
+SCALE_CHUNK_ROWS = 65_536
+
+
 def scale_slot_rows(X_slots, *, data_norm, n_features):
     """The slot-ordered rows as the kernels read them, scaled in place: rows of norm at most ``data_norm``.
 
     Dense: the first ``n_features`` columns, the last one the intercept (set
-    by :func:`skunlearn._constants.scale_rows`); CSR: the intercept an entry
-    of every row (:func:`skunlearn._constants.scale_sparse_rows`).
+    by :func:`skunlearn._constants.scale_rows`), a block of
+    :data:`SCALE_CHUNK_ROWS` rows at a time (the map is row-wise, so blocks
+    change nothing but the memory: a memory-mapped store is read and written
+    once, in order); CSR: the intercept an entry of every row
+    (:func:`skunlearn._constants.scale_sparse_rows`).
     """
     if sp.issparse(X_slots):
         return scale_sparse_rows(X_slots, data_norm, copy=False)
-    scale_rows(X_slots[:, :n_features], data_norm, out=X_slots)
+    for start in range(0, X_slots.shape[0], SCALE_CHUNK_ROWS):
+        block = X_slots[start:start + SCALE_CHUNK_ROWS]
+        scale_rows(block[:, :n_features], data_norm, out=block)
     return X_slots
