@@ -197,6 +197,25 @@ def sync_rows(X_slots):
             os.close(descriptor)
 
 
+def is_cluster_store(X_slots):
+    """Whether ``X_slots`` is a Dask array (``store="dask"``: the rows on the cluster's workers)."""
+    return type(X_slots).__module__.startswith("dask.")
+
+
+def to_cluster(X_slots, chunk_rows=65_536):
+    """The slot-ordered rows as a Dask array on the cluster (persisted), chunked by rows; the local copy is dropped."""
+    import dask.array as da
+
+    return da.from_array(X_slots, chunks=(chunk_rows, -1), asarray=True).persist()
+
+
+def writeable_in_place(X_slots):
+    """Whether a request may scrub ``X_slots`` in place (dense and writeable; joblib may memory-map it read-only)."""
+    if sp.issparse(X_slots) or is_cluster_store(X_slots):
+        return False
+    return bool(X_slots.flags.writeable)
+
+
 def rows_to_scrub_in_place(X_slots, slots):
     """The values of ``slots``' rows when ``X_slots`` is scrubbed in place (dense, writeable), else None.
 
@@ -204,7 +223,7 @@ def rows_to_scrub_in_place(X_slots, slots):
     put a failed request back; None means the caller scrubs a copy instead
     (:func:`scrub_rows`: sparse, or read-only as joblib memory-maps arrays).
     """
-    if sp.issparse(X_slots) or not X_slots.flags.writeable:
+    if not writeable_in_place(X_slots):
         return None
     return X_slots[slots]
 
@@ -312,6 +331,14 @@ def scrub_rows(X_slots, slots):
     columns it used: which features a forgotten row had is itself data about it.
     """
     slots = np.asarray(slots, dtype=np.int64)
+    if is_cluster_store(X_slots):
+        # A new array on the cluster without the rows (exact zeros: no sign bit left), persisted; the chunks that
+        # held them are released once no state refers to the old array.
+        import dask.array as da
+
+        keep = np.ones((X_slots.shape[0], 1), dtype=bool)
+        keep[slots] = False
+        return da.where(da.from_array(keep, chunks=(X_slots.chunks[0], 1)), X_slots, 0).astype(X_slots.dtype).persist()
     if not sp.issparse(X_slots):
         X_slots = X_slots.copy()
         X_slots[slots] = 0

@@ -29,8 +29,8 @@ from .certificate import UnlearningCertificate, parameter_hash
 from ._pipeline_scope import remember_pipeline, warn_if_pipeline_leaks
 from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
-from ._state import (FittedState, fitted_attribute, is_disk_store, layout_slots, restore_rows, rows_to_scrub_in_place, scrub_rows, state_field,
-                     zero_rows)
+from ._state import (FittedState, fitted_attribute, is_cluster_store, is_disk_store, layout_slots, restore_rows,
+                     rows_to_scrub_in_place, scrub_rows, state_field, writeable_in_place, zero_rows)
 from ._validation import (check_classification_targets, check_is_fitted, check_sample_weight, fit_context,
                           validate_data)
 
@@ -159,7 +159,11 @@ class UnlearningMixin:
                 raise TypeError(
                     f"this {type(self).__name__} keeps its training rows in a file (store={self.store!r}), which a "
                     "pickle cannot carry safely: pickle model.export() (the predictor, no rows), or refit from the data")
-            if published is not None and not sp.issparse(published.X_slots) and published.X_slots.flags.writeable:
+            if published is not None and is_cluster_store(published.X_slots):
+                raise TypeError(
+                    f"this {type(self).__name__} keeps its training rows on a Dask cluster (store='dask'), which a "
+                    "pickle cannot carry: pickle model.export() (the predictor, no rows), or refit from the data")
+            if published is not None and writeable_in_place(published.X_slots):
                 state["_state"] = published.replace(X_slots=published.X_slots.copy())
         return state
 
@@ -358,7 +362,7 @@ class UnlearningMixin:
         """
         if n_epochs <= 0:
             return params, stream
-        backend = get_backend(certified_device(self.device))
+        backend = get_backend(certified_device(self.device), rows=slots.X)
         n_threads = self._kernel_threads()  # results never depend on it
         per_call = n_epochs if not self.verbose else 1
         for done in range(0, n_epochs, per_call):
@@ -651,7 +655,9 @@ class UnlearningMixin:
             # below fails or is interrupted, so a request is still all-or-nothing. Sparse or read-only X (joblib
             # may memory-map it): a scrubbed copy, the published array never written.
             X_slots, y_slots, removed_mask = state.X_slots, state.y_slots, state.removed_mask
-            writeable = (X_slots.data if sp.issparse(X_slots) else X_slots).flags.writeable  # joblib may memmap
+            # joblib may memory-map the arrays read-only; a cluster store is never written (scrub_rows builds anew)
+            writeable = (X_slots.data.flags.writeable if sp.issparse(X_slots) else
+                         True if is_cluster_store(X_slots) else X_slots.flags.writeable)
             saved_rows = None
             try:
                 if new_ids.size or not writeable:

@@ -17,7 +17,7 @@ from ._constants import scale_rows, scale_sparse_rows
 from ._defaults import noise_dominates
 from ._prediction import ScoreClassifierMixin
 from ._problems.logistic import logistic_setup, scale_slot_rows
-from ._state import fitted_attribute, state_field
+from ._state import fitted_attribute, state_field, to_cluster
 from ._unlearning import FitPlan, Phase, UnlearningMixin
 from ._validation import (
     Integral,
@@ -155,7 +155,14 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         (``fsync``) before they return, and the file is removed once no fitted
         state refers to it. Same seed, same model and certificate as in
         memory, bit for bit. Such a model refuses to pickle (its rows are in
-        the file): pickle ``export()``, or refit.
+        the file): pickle ``export()``, or refit. ``"dask"``: on the workers
+        of the current ``dask.distributed`` client (or Dask's local scheduler),
+        with full-batch steps only (``batch_size=None``): each step's gradient
+        is summed over the cluster's chunks and the noise is drawn on the
+        client from the same generator (:mod:`skunlearn._backends.dask_cluster`);
+        the model equals the in-memory one to the certificate's rounding
+        bound. A request persists a new array without the forgotten rows. Not
+        picklable either.
     n_jobs : int or None, default=None
         Threads of the CPU kernel: None uses numba's default (every core
         unless ``NUMBA_NUM_THREADS`` says otherwise), -1 every core, k > 0 at
@@ -320,16 +327,23 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
                                weight_bound=weight_bound, **{name: getattr(self, name) for name in _SETUP_PARAMETERS})
         data_norm = setup.constants.data_norm
         self._warn_if_noise_dominates(setup.ledger, data_norm, setup.unlearning_epochs, setup.finetune_epochs)
+        on_cluster = isinstance(self.store, str) and self.store == "dask"
         if sparse and self.store is not None:
-            raise ValueError("store= keeps dense rows in a file; a sparse X stays in memory (use store=None)")
+            raise ValueError("store= keeps dense rows in a file or on a cluster; a sparse X stays in memory "
+                             "(use store=None)")
+        if on_cluster and setup.batch_size < n_samples:
+            raise ValueError('store="dask" runs full-batch steps (a mini-batch step is too small to spread over '
+                             "a cluster): use batch_size=None")
+        prepare = functools.partial(scale_slot_rows, data_norm=data_norm, n_features=n_features)
         kernel_config = setup.kernel_config(n_classes)
         training_config = kernel_config if self.private_training else dataclasses.replace(kernel_config,
                                                                                            noise_scale=0.0)
         n_outputs = 1 if n_classes == 2 else n_classes
         return FitPlan(
-            batch_size=setup.batch_size, extra_columns=0 if sparse else 1, store=self.store,
-            # The slot-ordered copy is fit's own: it is scaled in place (the intercept column appended).
-            prepare_rows=functools.partial(scale_slot_rows, data_norm=data_norm, n_features=n_features),
+            batch_size=setup.batch_size, extra_columns=0 if sparse else 1, store=None if on_cluster else self.store,
+            # The slot-ordered copy is fit's own: it is scaled in place (the intercept column appended), then, for
+            # store="dask", moved to the cluster.
+            prepare_rows=(lambda rows: to_cluster(prepare(rows))) if on_cluster else prepare,
             initial_params=lambda rng: np.zeros((n_outputs, n_features + 1)),
             training=Phase("training", training_config, setup.max_iter),
             ledger=setup.ledger.advanced(setup.max_iter, noisy=bool(self.private_training)),

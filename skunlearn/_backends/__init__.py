@@ -28,15 +28,18 @@ from .codes import *  # noqa: F403 - the vocabulary every backend and estimator 
 __all__ = [*codes.__all__, "get_backend"]
 
 
-def get_backend(device):
-    """The backend module for ``device``, imported on first use.
+def get_backend(device, rows=None):
+    """The backend module for ``device`` (and the ``rows`` it will run over), imported on first use.
 
-    ``"cpu"``: numba. ``"cuda"``: CuPy, which must be installed and see a GPU
+    Rows held as a Dask array (``store="dask"``) run on the cluster:
+    :mod:`skunlearn._backends.dask_cluster`, whatever the device. ``"cpu"``: numba. ``"cuda"``: CuPy, which must be installed and see a GPU
     (else a RuntimeError says what is missing). ``"auto"``: CuPy when it sees
     a GPU, numba otherwise.
     """
     if device not in ("cpu", "cuda", "auto"):
         raise ValueError(f"device must be one of ['auto', 'cpu', 'cuda'], got {device!r}")
+    if rows is not None and type(rows).__module__.startswith("dask."):
+        return importlib.import_module("skunlearn._backends.dask_cluster")
     if device in ("cuda", "auto"):
         try:
             module = importlib.import_module("skunlearn._backends.cupy_gpu")

@@ -197,12 +197,14 @@ def test_every_backend_has_the_protocols_signatures():
     from pathlib import Path
 
     import skunlearn._backends as backends
+    from skunlearn._backends import dask_cluster
     from skunlearn._backends import numba as numba_backend
 
     expected = _protocol_signatures()
-    for name, parameters in expected.items():
-        signature = inspect.signature(getattr(numba_backend, name))
-        assert [(p.name, p.kind) for p in signature.parameters.values()] == parameters, name
+    for backend in (numba_backend, dask_cluster):
+        for name, parameters in expected.items():
+            signature = inspect.signature(getattr(backend, name))
+            assert [(p.name, p.kind) for p in signature.parameters.values()] == parameters, (backend, name)
     kinds = {"posonlyargs": inspect.Parameter.POSITIONAL_ONLY, "args": inspect.Parameter.POSITIONAL_OR_KEYWORD,
              "kwonlyargs": inspect.Parameter.KEYWORD_ONLY}
     tree = ast.parse((Path(backends.__file__).parent / "cupy_gpu.py").read_text())

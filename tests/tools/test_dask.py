@@ -1,4 +1,5 @@
-"""Scale-out on a Dask cluster through joblib's Dask backend (the ``dask`` extra): the audit and a grid search."""
+"""Scale-out on a Dask cluster (the ``dask`` extra): the audit and a grid search through joblib's Dask backend, and
+full-batch fits and requests with the rows on the workers (``store="dask"``)."""
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ distributed = pytest.importorskip(
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
         with distributed.Client(cluster) as dask_client:
             yield dask_client
 
@@ -58,3 +59,36 @@ def test_grid_search_over_our_estimators_runs_on_the_cluster(client, canary_data
     np.testing.assert_array_equal(search.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"])
     search.best_estimator_.unlearn([0])
     assert search.best_estimator_.certificate_.satisfied
+
+
+def test_full_batch_fit_and_request_on_a_cluster_match_the_local_run_to_the_rounding_bound(client):
+    """store="dask": each step's gradient summed over the workers' chunks, the noise drawn on the client."""
+    import pickle
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 10))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(3000) > 0).astype(int) + (X[:, 1] > 1)
+    parameters = dict(batch_size=None, max_iter=40, random_state=0)
+    local = NoisyLogisticRegression(**parameters).fit(X, y)
+    with distributed.get_task_stream(client) as tasks:
+        remote = NoisyLogisticRegression(store="dask", **parameters).fit(X, y)
+    assert len(tasks.data) > 0 and type(remote._state.X_slots).__module__.startswith("dask.")
+
+    def within_bound(a, b):
+        # Both runs' steps are within e of the exact step, which contracts: after S steps ‖Δθ‖ ≤ S · 2e.
+        distance = np.linalg.norm(np.column_stack([a.coef_, a.intercept_]) - np.column_stack([b.coef_, b.intercept_]))
+        return distance <= a._state.ledger.steps_run * a.certificate_.constants["rounding_shift"]
+
+    assert within_bound(local, remote)
+    for model in (local, remote):
+        model.unlearn([5, 70])
+    assert within_bound(local, remote)
+    drop_hash = lambda certificate: {k: v for k, v in certificate.to_dict().items() if k != "parameter_hash"}
+    assert drop_hash(local.certificate_) == drop_hash(remote.certificate_) and remote.certificate_.satisfied
+    forgotten = remote._state.X_slots[remote._state.slot_of[[5, 70]]].compute()
+    assert not forgotten.view(np.uint8).any()  # the rows on the cluster are zero bytes
+    with pytest.raises(TypeError, match="Dask cluster"):
+        pickle.dumps(remote)
+    pickle.loads(pickle.dumps(remote.export()))  # the predictor carries no rows
+    with pytest.raises(ValueError, match="full-batch"):
+        NoisyLogisticRegression(store="dask", batch_size=64, random_state=0).fit(X, y)
