@@ -293,7 +293,13 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_w
         key = int(noise_key) % 2**256
     slot_of = np.empty(n_samples, dtype=np.int64)
     slot_of[order] = np.arange(n_samples)
-    if sp.issparse(X):
+    if is_cluster_store(X):
+        # A Dask X stays on the cluster: its rows in slot order, lazily; the caller appends its columns when it
+        # prepares the rows (as for a sparse X) and persists them.
+        if extra_columns:
+            raise ValueError("a Dask X takes no extra columns: append them when preparing the rows")
+        X_slots = X[order].rechunk({0: X.chunks[0], 1: -1})
+    elif sp.issparse(X):
         # A sparse X stays sparse: its rows in slot order, a new CSR array; the caller appends its columns
         # (scale_sparse_rows adds the intercept), so there are no extra columns to leave here.
         if extra_columns:

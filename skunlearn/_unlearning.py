@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 import time
 import warnings
@@ -87,6 +88,28 @@ class FitPlan:
     extra_columns: int = 0
     store: Any = None
     reports_final_loss: bool = False
+
+
+def _validated_cluster_rows(shadow, X, y):
+    """A Dask array X checked on the cluster (2-D, known row chunks, finite; float32 kept, else float64), y locally.
+
+    The rows are read once, by the workers, for the finiteness check; nothing
+    of X comes to the client.
+    """
+    from sklearn.utils import check_consistent_length, column_or_1d
+
+    if X.ndim != 2 or any(math.isnan(size) for size in X.shape):
+        raise ValueError(f"a Dask array X must be 2-D with known chunk sizes, got shape {X.shape}")
+    if X.shape[0] < 2 or X.shape[1] < 1:
+        raise ValueError(f"need at least 2 rows and 1 feature, got shape {X.shape}")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if not bool(np.isfinite(X).all().compute()):
+        raise ValueError("Input X contains NaN or infinity.")
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(X, y)
+    shadow.n_features_in_ = int(X.shape[1])
+    return X, y
 
 
 def _clip_to_ball(params, radius):
@@ -228,7 +251,7 @@ class UnlearningMixin:
         n_samples, n_features = X.shape
         # The accounting first, from public quantities: a refused setting leaves the estimator untouched.
         plan = self._plan_fit(n_samples, n_features, classes, sparse=sp.issparse(X), weight_bound=weight_bound,
-                              bound_inferred=bound_inferred)
+                              bound_inferred=bound_inferred, on_cluster=is_cluster_store(X))
         slots, init_rng = layout_slots(X, y_codes, plan.batch_size, self.random_state,
                                        extra_columns=plan.extra_columns, store=plan.store, row_weight=row_weight,
                                        slot_order=slot_order, noise_key=noise_key, inert_rows=inert_rows)
@@ -268,8 +291,11 @@ class UnlearningMixin:
         index = training_index(X)
         shadow = type(self).__new__(type(self))
         shadow.__dict__.update(self.get_params(deep=False), _validation_shadow=True)
-        X, y = validate_data(shadow, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C",
-                             accept_sparse=accept_sparse)
+        if is_cluster_store(X):
+            X, y = _validated_cluster_rows(shadow, X, y)
+        else:
+            X, y = validate_data(shadow, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C",
+                                 accept_sparse=accept_sparse)
         check_classification_targets(y)
         if self.classes is None:
             classes, y_codes = np.unique(y, return_inverse=True)

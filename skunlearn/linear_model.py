@@ -16,8 +16,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ._constants import scale_rows, scale_sparse_rows
 from ._defaults import noise_dominates
 from ._prediction import ScoreClassifierMixin
-from ._problems.logistic import logistic_setup, scale_slot_rows
-from ._state import fitted_attribute, state_field, to_cluster
+from ._problems.logistic import cluster_slot_rows, logistic_setup, scale_slot_rows
+from ._state import fitted_attribute, state_field
 from ._unlearning import FitPlan, Phase, UnlearningMixin
 from ._validation import (
     Integral,
@@ -161,8 +161,9 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         is summed over the cluster's chunks and the noise is drawn on the
         client from the same generator (:mod:`skunlearn._backends.dask_cluster`);
         the model equals the in-memory one to the certificate's rounding
-        bound. A request persists a new array without the forgotten rows. Not
-        picklable either.
+        bound. ``X`` may then be a Dask array: it is checked, laid out and
+        scaled by the workers and never comes to the client. A request
+        persists a new array without the forgotten rows. Not picklable either.
     n_jobs : int or None, default=None
         Threads of the CPU kernel: None uses numba's default (every core
         unless ``NUMBA_NUM_THREADS`` says otherwise), -1 every core, k > 0 at
@@ -320,18 +321,24 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
 
     _SPARSE_INPUT = "csr"
 
-    def _plan_fit(self, n_samples, n_features, classes, *, sparse, weight_bound, bound_inferred):
-        """The fit's set-up (:func:`skunlearn._problems.logistic.logistic_setup`), rows scaled to ``data_norm``."""
+    def _plan_fit(self, n_samples, n_features, classes, *, sparse, weight_bound, bound_inferred, on_cluster=False):
+        """The fit's set-up (:func:`skunlearn._problems.logistic.logistic_setup`), rows scaled to ``data_norm``.
+
+        ``on_cluster``: X is a Dask array (it needs ``store="dask"``, and stays on the cluster).
+        """
         n_classes = classes.size
         setup = logistic_setup(n_samples=n_samples, n_features=n_features, n_classes=n_classes,
                                weight_bound=weight_bound, **{name: getattr(self, name) for name in _SETUP_PARAMETERS})
         data_norm = setup.constants.data_norm
         self._warn_if_noise_dominates(setup.ledger, data_norm, setup.unlearning_epochs, setup.finetune_epochs)
-        on_cluster = isinstance(self.store, str) and self.store == "dask"
+        cluster_store = isinstance(self.store, str) and self.store == "dask"
+        if on_cluster and not cluster_store:
+            raise ValueError('a Dask array X stays on its cluster: use store="dask" (with batch_size=None), or '
+                             "pass a NumPy array")
         if sparse and self.store is not None:
             raise ValueError("store= keeps dense rows in a file or on a cluster; a sparse X stays in memory "
                              "(use store=None)")
-        if on_cluster and setup.batch_size < n_samples:
+        if cluster_store and setup.batch_size < n_samples:
             raise ValueError('store="dask" runs full-batch steps (a mini-batch step is too small to spread over '
                              "a cluster): use batch_size=None")
         prepare = functools.partial(scale_slot_rows, data_norm=data_norm, n_features=n_features)
@@ -340,10 +347,12 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
                                                                                            noise_scale=0.0)
         n_outputs = 1 if n_classes == 2 else n_classes
         return FitPlan(
-            batch_size=setup.batch_size, extra_columns=0 if sparse else 1, store=None if on_cluster else self.store,
+            batch_size=setup.batch_size, extra_columns=0 if sparse or on_cluster else 1,
+            store=None if cluster_store else self.store,
             # The slot-ordered copy is fit's own: it is scaled in place (the intercept column appended), then, for
-            # store="dask", moved to the cluster.
-            prepare_rows=(lambda rows: to_cluster(prepare(rows))) if on_cluster else prepare,
+            # store="dask", moved to the cluster; a Dask X is scaled there, block by block, and persisted.
+            prepare_rows=(functools.partial(cluster_slot_rows, data_norm=data_norm, n_features=n_features)
+                          if cluster_store else prepare),
             initial_params=lambda rng: np.zeros((n_outputs, n_features + 1)),
             training=Phase("training", training_config, setup.max_iter),
             ledger=setup.ledger.advanced(setup.max_iter, noisy=bool(self.private_training)),

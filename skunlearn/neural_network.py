@@ -246,8 +246,11 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
         self.random_state = random_state
         self.verbose = verbose
 
-    def _plan_fit(self, n_samples, n_features, classes, *, sparse, weight_bound, bound_inferred):
+    def _plan_fit(self, n_samples, n_features, classes, *, sparse, weight_bound, bound_inferred, on_cluster=False):
         """The fit's set-up (:func:`skunlearn._problems.mlp.mlp_setup`); the weights' bound is not needed here."""
+        if on_cluster:
+            raise ValueError("NoisyMLPClassifier trains in mini-batches in memory: pass a NumPy array (a Dask array "
+                             'X is for NoisyLogisticRegression(store="dask", batch_size=None))')
         setup = mlp_setup(n_samples=n_samples, n_features=n_features, n_classes=classes.size,
                           **{name: getattr(self, name) for name in _SETUP_PARAMETERS})
         layer_sizes = setup.layer_sizes

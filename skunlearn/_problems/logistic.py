@@ -16,8 +16,9 @@ from .._backends.codes import BINARY_LOGISTIC, SOFTMAX, KernelConfig
 from .._constants import LogisticConstants, logistic_constants, scale_rows, scale_sparse_rows
 from .._defaults import auto_request_budget, default_batching, default_l2, resolve_delta
 from .._ledgers import StronglyConvexLedger
+from .._state import is_cluster_store, to_cluster
 
-__all__ = ["LogisticSetup", "logistic_setup", "scale_slot_rows"]
+__all__ = ["LogisticSetup", "cluster_slot_rows", "logistic_setup", "scale_slot_rows"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,3 +143,18 @@ def scale_slot_rows(X_slots, *, data_norm, n_features):
         block = X_slots[start:start + SCALE_CHUNK_ROWS]
         scale_rows(block[:, :n_features], data_norm, out=block)
     return X_slots
+
+
+def cluster_slot_rows(X_slots, *, data_norm, n_features):
+    """``store="dask"``: the prepared rows as a persisted Dask array on the cluster.
+
+    A NumPy layout is scaled in place (:func:`scale_slot_rows`) and moved; a
+    Dask layout (X was a Dask array: ``n_features`` columns, no intercept yet)
+    is scaled by the workers, block by block, with the same row-wise map, so the
+    rows are those of the in-memory fit bit for bit.
+    """
+    if not is_cluster_store(X_slots):
+        return to_cluster(scale_slot_rows(X_slots, data_norm=data_norm, n_features=n_features))
+    columns = (n_features + 1,)
+    return X_slots.map_blocks(scale_rows, data_norm, chunks=(X_slots.chunks[0], columns),
+                              dtype=X_slots.dtype).persist()

@@ -92,3 +92,25 @@ def test_full_batch_fit_and_request_on_a_cluster_match_the_local_run_to_the_roun
     pickle.loads(pickle.dumps(remote.export()))  # the predictor carries no rows
     with pytest.raises(ValueError, match="full-batch"):
         NoisyLogisticRegression(store="dask", batch_size=64, random_state=0).fit(X, y)
+
+
+def test_a_dask_array_stays_on_the_cluster_and_gives_the_same_rows(client):
+    """fit(X) with X a Dask array: checked, laid out and scaled by the workers; the same slot rows, bit for bit."""
+    import dask.array as da
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((2000, 6)) * 3.0
+    y = (X[:, 0] > 0).astype(int)
+    parameters = dict(batch_size=None, max_iter=20, random_state=0)
+    from_numpy = NoisyLogisticRegression(store="dask", **parameters).fit(X, y)
+    from_dask = NoisyLogisticRegression(store="dask", **parameters).fit(da.from_array(X, chunks=(300, 6)), y)
+    np.testing.assert_array_equal(from_numpy._state.X_slots.compute(), from_dask._state.X_slots.compute())
+    distance = np.linalg.norm(from_numpy.coef_ - from_dask.coef_)
+    assert distance <= from_numpy._state.ledger.steps_run * from_numpy.certificate_.constants["rounding_shift"]
+    assert from_dask.n_features_in_ == 6 and from_dask.unlearn([3]).certificate_.satisfied
+    with pytest.raises(ValueError, match='store="dask"'):
+        NoisyLogisticRegression(**parameters).fit(da.from_array(X, chunks=(300, 6)), y)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        NoisyLogisticRegression(store="dask", **parameters).fit(da.from_array(np.where(X > 5, np.nan, X)), y)
+    with pytest.raises(ValueError, match="mini-batches in memory"):
+        NoisyMLPClassifier(random_state=0).fit(da.from_array(X, chunks=(300, 6)), y)
