@@ -70,6 +70,11 @@ def test_demo_explains_itself_and_compares_with_scikit_learn(capsys):
     assert "LogisticRegression()" in baselines[0] and "MLPClassifier(" in baselines[1]
     for line in baselines:
         assert 0.8 < float(line.split("test accuracy")[1].split()[0]) <= 1.0
+    payoff = out.split("Where a request pays off", 1)[1].splitlines()
+    for line, name in zip(payoff[1:3], ("NoisyLogisticRegression", "NoisyMLPClassifier")):
+        request, retrain = (float(line.split(word)[1].split()[0]) for word in ("one request", "retraining"))
+        assert line.strip().startswith(name) and request > 0 and retrain > 0 and "faster" in line
+    assert "bench_scale.py" in out
 
 
 def test_no_subcommand_prints_help_and_succeeds():
