@@ -33,12 +33,13 @@ def _calibration_parser(subparsers):
                         help="target delta (default min(1e-6, n^-1.5), below 1/n)")
     parser.add_argument("--alpha", "--l2", dest="alpha", type=float, default=None,
                         help="L2 penalty (strong convexity; default: the estimator's rule from n, p, epsilon, delta)")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="b (default: the estimator's, full batch up to 1,000 rows, else 64)")
-    parser.add_argument("--full-batch", action="store_true", help="batch_size=None: full-batch steps")
+    batching = parser.add_mutually_exclusive_group()
+    batching.add_argument("--batch-size", type=int, default=None,
+                          help="b (default: the estimator's, full batch up to 1,000 rows, else 64)")
+    batching.add_argument("--full-batch", action="store_true", help="batch_size=None: full-batch steps")
     parser.add_argument("--data-norm", type=float, default=1.0, help="row norm bound D, as the estimator's data_norm")
     parser.add_argument("--radius", type=float, default=None, help="projection radius R (default M / alpha)")
-    parser.add_argument("--learning-rate", type=float, default=None,
+    parser.add_argument("--learning-rate", "--step-size", dest="learning_rate", type=float, default=None,
                         help="learning_rate_init, eta (default: the largest the certificate allows)")
     parser.add_argument("--max-iter", "--train-epochs", dest="max_iter", type=int, default=None,
                         help="training epochs T (default: the estimator's, 300 full-batch or 30 mini-batch)")

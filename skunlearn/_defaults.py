@@ -76,7 +76,8 @@ def default_batching(n_samples, batch_size="auto", max_iter="auto"):
 
     ``batch_size="auto"``: None (full batch) for ``n_samples ≤ FULL_BATCH_ROWS``, else 64;
     ``max_iter="auto"``: 300 epochs of full-batch training (one step each), else 30.
-    An explicit value is kept (a batch size clipped to ``n_samples``; None: full batch).
+    An explicit value is kept (None: full batch; the set-up clips a batch size to ``n_samples``, and one of at
+    least ``n_samples`` counts as full batch here).
 
     >>> default_batching(133), default_batching(1347), default_batching(1347, None)
     ((None, 300), (64, 30), (None, 300))
@@ -258,7 +259,7 @@ def auto_request_budget(noise_scale_for, contraction, steps_per_epoch, radius, t
     request), and noise-free epochs contract what the noise left; either way
     the model's scores move by :func:`score_noise_ratio` of the largest score
     it can reach. The rule: the fewest epochs ``E + Q`` (at most
-    ``AUTO_BUDGET_FRACTION`` of ``train_epochs``, 6 of the default 30), and
+    ``AUTO_BUDGET_FRACTION`` of ``train_epochs``: 6 of 30 mini-batch epochs, 60 of 300 full-batch ones), and
     among those the fewest noisy ones, whose score noise is at most
     ``tolerance``; when none reaches it (small n: the noise a single row needs
     stays large), the whole budget, split evenly (E = ⌈cap/2⌉), which minimises

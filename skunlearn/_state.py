@@ -203,7 +203,11 @@ def is_cluster_store(X_slots):
 
 
 def to_cluster(X_slots, chunk_rows=65_536):
-    """The slot-ordered rows as a Dask array on the cluster (persisted), chunked by rows; the local copy is dropped."""
+    """The slot-ordered rows as a Dask array on the cluster (persisted), chunked by rows.
+
+    The caller drops its local copy: with a distributed client the chunks then
+    live on the workers only (Dask's local scheduler keeps them in this process).
+    """
     import dask.array as da
 
     return da.from_array(X_slots, chunks=(chunk_rows, -1), asarray=True).persist()

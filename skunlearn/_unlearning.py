@@ -124,7 +124,7 @@ class UnlearningMixin:
     """``unlearn``, ``partial_unlearn`` and the published state of an estimator.
 
     The estimator provides ``_plan_fit(n_samples, n_features, classes, *, sparse, weight_bound,
-    bound_inferred) -> FitPlan`` (from public quantities only; :meth:`_build_state` carries it out),
+    bound_inferred, on_cluster) -> FitPlan`` (from public quantities only; :meth:`_build_state` carries it out),
     ``_request_phases(state, start_ledger, end_ledger, epochs) -> (phases, ledger, counted_finetune_epochs)``
     (a request's noisy epochs, then its noise-free ones, as :class:`Phase` objects the mixin runs; the
     noise-free epochs the ledger counts, or None where it does not count them)
@@ -246,6 +246,8 @@ class UnlearningMixin:
         the noise (see :func:`skunlearn._state.layout_slots`).
         """
         certified_device(self.device)
+        if is_cluster_store(X) and self._cluster_rows_refusal() is not None:
+            raise ValueError(self._cluster_rows_refusal())  # before the rows are read
         X, y_codes, classes, features = self._validate_training_data(X, y, accept_sparse=self._SPARSE_INPUT)
         row_weight, weight_bound, bound_inferred = self._row_weights(sample_weight, X, y_codes, classes)
         n_samples, n_features = X.shape
@@ -421,6 +423,11 @@ class UnlearningMixin:
     def _kernel_threads(self):
         """Threads for the kernels (scikit-learn's ``n_jobs`` convention); None: numba's default."""
         return None
+
+    def _cluster_rows_refusal(self):
+        """Why a Dask array X is refused (a message), or None where the estimator takes one."""
+        return (f"{type(self).__name__} trains in memory: pass a NumPy array (a Dask array X is for "
+                'NoisyLogisticRegression(store="dask", batch_size=None))')
 
     def _certifying_fit(self, X, y, rows, *, slot_order=None, noise_key=None):
         """Train as the certificate's certifying procedure does: ``rows`` are inert from the first step.
@@ -718,7 +725,7 @@ class UnlearningMixin:
             else:
                 entry, history = dict(history[-1]), history[:-1]
             entry["epochs"] += int(epochs)
-            if quiet_epochs is not None:  # noise-free epochs the ledger counted (see _finetune)
+            if quiet_epochs is not None:  # noise-free epochs the ledger counted (see _request_phases)
                 entry["finetune_epochs"] = entry.get("finetune_epochs", 0) + int(quiet_epochs)
             entry["epsilon"], entry["delta"] = ledger.guarantee()
             history = history + (entry,)

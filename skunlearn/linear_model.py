@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.util
 import os
 import warnings
 from typing import Any, Literal, Mapping
@@ -24,6 +25,7 @@ from ._validation import (
     Interval,
     Real,
     StrOptions,
+    user_stacklevel,
     validate_data,
 )
 
@@ -100,7 +102,8 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         ``skunlearn._defaults.AUTO_SCORE_TOLERANCE`` of the largest score the
         model can reach, from public quantities only
         (:func:`skunlearn._defaults.auto_request_budget`): one noisy epoch at
-        large n, up to 3 + 3 of the 30 training epochs at small n. With an
+        large n, up to 20% of the training epochs at small n (3 + 3 of 30
+        mini-batch epochs, 30 + 30 of 300 full-batch steps). With an
         explicit ``noise``, ``"auto"`` means 3 (and 3 for ``finetune_epochs``).
         The resolved values are ``unlearning_epochs_`` and ``finetune_epochs_``.
     finetune_epochs : int or "auto", default="auto"
@@ -330,17 +333,16 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         setup = logistic_setup(n_samples=n_samples, n_features=n_features, n_classes=n_classes,
                                weight_bound=weight_bound, **{name: getattr(self, name) for name in _SETUP_PARAMETERS})
         data_norm = setup.constants.data_norm
-        self._warn_if_noise_dominates(setup.ledger, data_norm, setup.unlearning_epochs, setup.finetune_epochs)
         cluster_store = isinstance(self.store, str) and self.store == "dask"
-        if on_cluster and not cluster_store:
-            raise ValueError('a Dask array X stays on its cluster: use store="dask" (with batch_size=None), or '
-                             "pass a NumPy array")
         if sparse and self.store is not None:
             raise ValueError("store= keeps dense rows in a file or on a cluster; a sparse X stays in memory "
                              "(use store=None)")
         if cluster_store and setup.batch_size < n_samples:
             raise ValueError('store="dask" runs full-batch steps (a mini-batch step is too small to spread over '
                              "a cluster): use batch_size=None")
+        if cluster_store and importlib.util.find_spec("dask") is None:
+            raise ImportError('store="dask" needs dask and distributed: pip install "skunlearn[dask]"')
+        self._warn_if_noise_dominates(setup.ledger, data_norm, setup.unlearning_epochs, setup.finetune_epochs)
         prepare = functools.partial(scale_slot_rows, data_norm=data_norm, n_features=n_features)
         kernel_config = setup.kernel_config(n_classes)
         training_config = kernel_config if self.private_training else dataclasses.replace(kernel_config,
@@ -376,7 +378,7 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
                 "fine-tuning it still moves the scores by more than 2% of the largest score the model can reach. "
                 "More unlearning_epochs, a larger epsilon (or delta), more finetune_epochs or more training rows "
                 "help; see the README's 'Useful by default'.",
-                UserWarning, stacklevel=4,
+                UserWarning, stacklevel=user_stacklevel(),
             )
 
     def _request_phases(self, state, start_ledger, end_ledger, epochs):
@@ -392,6 +394,11 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
 
     def _kernel_threads(self):
         return self.n_jobs
+
+    def _cluster_rows_refusal(self):
+        if isinstance(self.store, str) and self.store == "dask":
+            return None
+        return 'a Dask array X stays on its cluster: use store="dask" (with batch_size=None), or pass a NumPy array'
 
     @staticmethod
     def _parameter_attributes(params, config):

@@ -248,9 +248,6 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
 
     def _plan_fit(self, n_samples, n_features, classes, *, sparse, weight_bound, bound_inferred, on_cluster=False):
         """The fit's set-up (:func:`skunlearn._problems.mlp.mlp_setup`); the weights' bound is not needed here."""
-        if on_cluster:
-            raise ValueError("NoisyMLPClassifier trains in mini-batches in memory: pass a NumPy array (a Dask array "
-                             'X is for NoisyLogisticRegression(store="dask", batch_size=None))')
         setup = mlp_setup(n_samples=n_samples, n_features=n_features, n_classes=classes.size,
                           **{name: getattr(self, name) for name in _SETUP_PARAMETERS})
         layer_sizes = setup.layer_sizes
@@ -278,10 +275,13 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
     # Hooks of UnlearningMixin ------------------------------------------------------
 
     def _request_phases(self, state, start_ledger, end_ledger, epochs):
+        # The layer sizes from the state (a model pickled before configs carried them still serves requests).
+        training_config = dataclasses.replace(state.config["training_config"],
+                                              layer_sizes=tuple(int(size) for size in state.config["layer_sizes"]))
         phases = []
         if epochs > 0:
             noisy = dataclasses.replace(
-                state.config["training_config"],
+                training_config,
                 update=GRADIENT_CLIPPING if start_ledger.method == "gradient_clipping" else MODEL_CLIPPING,
                 step_size=start_ledger.step_size, l2=start_ledger.l2, noise_std=start_ledger.noise_std,
                 radius=start_ledger.clip_radius, gradient_clip=start_ledger.gradient_clip,
@@ -293,7 +293,7 @@ class NoisyMLPClassifier(UnlearningMixin, ScoreClassifierMixin, ClassifierMixin,
         finetune_epochs = state.attributes["finetune_epochs_"]
         if end_ledger.finetuned and not start_ledger.finetuned and finetune_epochs:
             # Post-processing of the certified model: clip the noise away, then train without noise.
-            plain = dataclasses.replace(state.config["training_config"], noise_std=0.0)
+            plain = dataclasses.replace(training_config, noise_std=0.0)
             phases.append(Phase("fine-tuning", plain, finetune_epochs, clip_to=start_ledger.initial_radius))
         return phases, end_ledger, None
 

@@ -61,10 +61,15 @@ def run(params, slots: Slots, config: KernelConfig | MLPConfig, n_epochs: int, s
     n_slots = slots.X.shape[0]
     if list(np.asarray(slots.batch_bounds)) != [0, n_slots]:
         raise ValueError("the Dask backend runs full-batch steps only: use batch_size=None")
+    import dask.array as da
+
     chunk_rows = slots.X.chunks[0]
-    bounds = np.concatenate([[0], np.cumsum(chunk_rows)])
     blocks = slots.X.to_delayed().ravel()
     weight = np.asarray(slots.weight, dtype=np.float64)
+    # The labels and weights go to the workers once per call, chunked as the rows, not once per step (the
+    # persisted arrays are kept here: they hold the workers' copies).
+    on_workers = [da.from_array(np.asarray(values), chunks=(chunk_rows,)).persist() for values in (slots.y, weight)]
+    y_blocks, weight_blocks = (array.to_delayed().ravel() for array in on_workers)
     retained = float(weight.sum())
     shrink = 1.0 - config.step_size * config.l2
     gradient_scale = config.step_size / n_slots
@@ -74,8 +79,8 @@ def run(params, slots: Slots, config: KernelConfig | MLPConfig, n_epochs: int, s
     counter = stream.counter
     flat = params.reshape(-1)
     for epoch in range(int(n_epochs)):
-        parts = dask.compute(*[dask.delayed(chunk_gradient)(block, slots.y[a:b], weight[a:b], params, config.loss)
-                               for block, a, b in zip(blocks, bounds[:-1], bounds[1:])])
+        parts = dask.compute(*[dask.delayed(chunk_gradient)(block, labels, weights, params, config.loss)
+                               for block, labels, weights in zip(blocks, y_blocks, weight_blocks)])
         gradient = parts[0][0].copy()
         for part, _ in parts[1:]:
             gradient += part  # in chunk order

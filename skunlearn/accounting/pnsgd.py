@@ -83,7 +83,7 @@ request (the coupled distance, capped at 2R), then step 5 over the noisy
 steps since. Step 4 over the whole history, (b), is valid too (no 2R cap,
 but the learning-phase noise counts as well), so the minimum of (a) and (b)
 is also a valid bound: :func:`removal_rdp_coefficient` returns that minimum,
-and ``python -m skunlearn calibrate --radius inf`` (exact arithmetic) uses it. The
+and callers without a radius (exact arithmetic) may use it. The
 certificate does not compute (b): its ledger keeps the forgotten rows' shifts
 as one contracted distance, not their history, and (b) as stated assumes
 noise at every step, which the default noise-free training
@@ -802,8 +802,8 @@ def single_removal_rdp_coefficient(
     its last touch (the argument of :func:`learning_rdp_coefficient`): one
     request for one row, the case noise calibration targets. The estimators
     calibrate on the same probe row with their ledger's bound, (a) of the
-    module docstring alone; this function takes min((a), (b)) and is what
-    ``python -m skunlearn calibrate --radius inf`` uses (exact arithmetic).
+    module docstring alone; this function takes min((a), (b)) (exact
+    arithmetic, no radius: the rounding bound needs a finite R).
 
     Parameters
     ----------

@@ -196,3 +196,15 @@ def test_loss_curve_records_each_training_epoch_and_falls():
     assert curve[-1] < 0.5 * curve[0] and all(np.isfinite(curve))
     # The same loss as the kernel's own routine at the start: log(10) for a near-uniform output.
     assert abs(curve[0] - np.log(10)) < 1.0
+
+
+def test_a_model_pickled_before_configs_carried_layer_sizes_still_serves_requests():
+    import dataclasses
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((200, 5)), np.arange(200) % 3
+    model = NoisyMLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
+    config = dict(model._state.config)
+    config["training_config"] = dataclasses.replace(config["training_config"], layer_sizes=None)  # the old form
+    model._state = model._state.replace(config=config)
+    assert model.unlearn([1]).certificate_.satisfied

@@ -138,3 +138,10 @@ def test_warmup_compiles_or_loads_every_kernel(capsys):
 
     assert main(["warmup"]) == 0
     assert "kernels ready in" in capsys.readouterr().out
+
+
+def test_calibrate_refuses_a_batch_size_with_full_batch(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["calibrate", "--epsilon", "1", "--n-samples", "100", "--n-features", "3", "--batch-size", "4",
+              "--full-batch"])
+    assert exit_info.value.code == 2 and "not allowed with" in capsys.readouterr().err

@@ -112,5 +112,21 @@ def test_a_dask_array_stays_on_the_cluster_and_gives_the_same_rows(client):
         NoisyLogisticRegression(**parameters).fit(da.from_array(X, chunks=(300, 6)), y)
     with pytest.raises(ValueError, match="NaN or infinity"):
         NoisyLogisticRegression(store="dask", **parameters).fit(da.from_array(np.where(X > 5, np.nan, X)), y)
-    with pytest.raises(ValueError, match="mini-batches in memory"):
+    with pytest.raises(ValueError, match="NoisyMLPClassifier trains in memory"):
         NoisyMLPClassifier(random_state=0).fit(da.from_array(X, chunks=(300, 6)), y)
+
+
+def test_a_refused_dask_x_is_refused_before_it_is_read(client, monkeypatch):
+    import dask.array as da
+
+    import skunlearn._unlearning as engine
+
+    def never(*args):
+        raise AssertionError("the rows were read before the refusal")
+
+    monkeypatch.setattr(engine, "_validated_cluster_rows", never)
+    X = da.from_array(np.random.default_rng(0).standard_normal((100, 3)), chunks=(50, 3))
+    with pytest.raises(ValueError, match='store="dask"'):
+        NoisyLogisticRegression(random_state=0).fit(X, np.arange(100) % 2)
+    with pytest.raises(ValueError, match="trains in memory"):
+        NoisyMLPClassifier(random_state=0).fit(X, np.arange(100) % 2)
