@@ -77,7 +77,11 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         ``"auto"``: full batch on 1,000 rows or fewer, else 64 (a rule on n
         alone, :func:`skunlearn._defaults.default_batching`: on small sets an
         epoch of mini-batches is a handful of steps, too few to converge at a
-        constant step and for a request to absorb its noise).
+        constant step and for a request to absorb its noise). The rule reads
+        the rows ``fit`` is given, so in a cross-validation of a set just
+        above 1,000 rows the folds train full-batch and the refit in
+        mini-batches: set ``batch_size`` (and ``max_iter``) explicitly to tune
+        under the final model's regime.
     max_iter : int or "auto", default="auto"
         Training epochs. ``"auto"``: 300 when the batch is the whole set (one
         step an epoch), else 30.
