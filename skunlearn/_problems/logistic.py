@@ -13,16 +13,22 @@ import scipy.sparse as sp
 
 from .. import accounting
 from .._backends.codes import BINARY_LOGISTIC, SOFTMAX, KernelConfig
-from .._constants import LogisticConstants, logistic_constants, scale_rows, scale_sparse_rows
+from .._constants import (
+    LogisticConstants,
+    logistic_constants,
+    scale_rows,
+    scale_sparse_rows,
+)
 from .._defaults import auto_request_budget, default_batching, default_l2, resolve_delta
 from .._ledgers import StronglyConvexLedger
 from .._state import is_cluster_store, to_cluster
+from . import CalibratedSetup
 
 __all__ = ["LogisticSetup", "cluster_slot_rows", "logistic_setup", "scale_slot_rows"]
 
 
 @dataclasses.dataclass(frozen=True)
-class LogisticSetup:
+class LogisticSetup(CalibratedSetup):
     """What a fit decides before it reads a row.
 
     ``ledger`` carries the noise (``noise_std``); ``max_iter`` (training
@@ -40,10 +46,6 @@ class LogisticSetup:
     ledger: StronglyConvexLedger
     unlearning_epochs: int
     finetune_epochs: int
-
-    @property
-    def noise(self) -> float:
-        return self.ledger.noise_std
 
     def kernel_config(self, n_classes: int) -> KernelConfig:
         """The noisy update's settings (requests); training runs it with ``noise_scale=0`` unless private."""

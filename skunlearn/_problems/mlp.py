@@ -17,6 +17,7 @@ from .._backends.codes import ACTIVATIONS, MODEL_CLIPPING, MLPConfig
 from .._constants import cyclic_batch_bounds
 from .._defaults import resolve_delta
 from .._ledgers import PostProcessingLedger
+from . import CalibratedSetup
 
 __all__ = ["MLPSetup", "mlp_setup"]
 
@@ -25,7 +26,7 @@ AUTO_MLP_BUDGET = (1, 10)
 
 
 @dataclasses.dataclass(frozen=True)
-class MLPSetup:
+class MLPSetup(CalibratedSetup):
     """What an MLP fit decides before it reads a row; ``ledger`` carries the requests' noise."""
 
     layer_sizes: np.ndarray
@@ -35,10 +36,6 @@ class MLPSetup:
     unlearning_epochs: int
     finetune_epochs: int
     training_config: MLPConfig
-
-    @property
-    def noise(self) -> float:
-        return self.ledger.noise_std
 
 
 def mlp_setup(*, n_samples: int, n_features: int, n_classes: int, hidden_layer_sizes=(100,), activation="relu",
