@@ -15,6 +15,15 @@ Goals (exit status 1 when missed): peak anonymous memory ≤ 1 GB during fit
 and during the request; the request ≥ 4× faster than retraining; accuracy
 after the request within 1 point of retraining's.
 
+Then the cluster path (``--cluster-rows``, default 10^6, in memory): full-batch steps of
+``NoisyLogisticRegression(batch_size=None)`` locally against ``store="dask"`` on a
+``distributed.LocalCluster`` of 2 single-threaded worker processes: the time per step
+and what the reduction adds. Reported, not a goal (on one 2-core machine a cluster
+can only show its overhead). The cost model for k workers, with chunks of the rows
+spread evenly: ``t_step(k) ≈ t_gradient / k + t_reduce(k)``, ``t_reduce(k) ≈ k ·
+(latency + 8 p / bandwidth) + t_update`` with p parameters: the gradient shrinks
+with k, the reduction and the client's update (noise and projection, O(p)) do not.
+
 Usage: ``python benchmarks/bench_scale.py [--rows N] [--quick]`` (``--quick``:
 10^6 rows, the goals the same). The file goes to a temporary directory (or
 ``--directory``) and is removed at the end.
@@ -28,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -97,11 +107,39 @@ def write_rows(path, n_rows, weights):
     return np.load(path, mmap_mode="r"), y
 
 
+def cluster_section(n_rows, weights, epochs=10):
+    """Seconds per noisy full-batch step, local and on a 2-worker LocalCluster; the fitted models' distance."""
+    import distributed
+
+    from skunlearn._backends import NoiseStream, Slots, dask_cluster
+    from skunlearn._backends import numba as numba_backend
+
+    def seconds_per_step(backend, state):
+        slots = Slots(state.X_slots, state.y_slots, state.weight, state.batch_bounds)
+        config = state.config["kernel_config"]  # the requests' noisy step
+        start = time.perf_counter()
+        backend.run(state.params.copy(), slots, config, epochs, NoiseStream(state.noise_key))
+        return (time.perf_counter() - start) / epochs
+
+    X, y = rows(n_rows, np.random.default_rng(3), weights)
+    parameters = dict(batch_size=None, max_iter=epochs, random_state=0)
+    local = NoisyLogisticRegression(**parameters).fit(X, y)
+    local_step = seconds_per_step(numba_backend, local._state)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as cluster, distributed.Client(cluster):
+        NoisyLogisticRegression(store="dask", **parameters).fit(X[:1000], y[:1000])  # the workers load the kernels
+        remote = NoisyLogisticRegression(store="dask", **parameters).fit(X, y)
+        distance = float(np.linalg.norm(local.coef_ - remote.coef_))
+        remote_step = seconds_per_step(dask_cluster, remote._state)
+    return local_step, remote_step, distance
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10**7)
     parser.add_argument("--quick", action="store_true", help="10^6 rows")
     parser.add_argument("--directory", default=None, help="where the data file and the store go")
+    parser.add_argument("--cluster-rows", type=int, default=10**6, help="rows of the cluster comparison (0: skip)")
     args = parser.parse_args(argv)
     n_rows = 10**6 if args.quick else args.rows
     print(machine_line())
@@ -156,6 +194,15 @@ def main(argv=None):
     print(f"certificate: {certificate}")
     for name, met in checks:
         print(f"  {name}: {'met' if met else 'MISSED'}")
+    if args.cluster_rows:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # distributed's notes on large graphs and ports
+            local_step, remote_step, distance = cluster_section(args.cluster_rows, weights)
+        print(f"\ncluster path, {args.cluster_rows:,} x {N_FEATURES} float32, full batch, a noisy step: "
+              f"{local_step * 1e3:.0f} ms locally (2 threads), {remote_step * 1e3:.0f} ms on a LocalCluster of 2 "
+              f"single-threaded workers; the reduction, the scheduling and the client's update add "
+              f"{(remote_step - local_step) * 1e3:.0f} ms a step here; the fitted models {distance:.1e} apart "
+              "(reported, not a goal)")
     ok = all(met for _, met in checks)
     print(f"goals: {'met' if ok else 'MISSED'}")
     return 0 if ok else 1

@@ -39,12 +39,28 @@ from .numba.common import residuals
 __all__ = ["chunk_gradient", "mlp_loss_gradient", "run", "warm_up"]
 
 
+#: Rows converted to binary64 and multiplied at a time inside a chunk (cache-sized, as the CPU kernels' blocks).
+ROW_BLOCK = 2048
+
+
 def chunk_gradient(block, y, weight, params, loss):
-    """``(Σ_i w_i ∇ℓ_i(θ), Σ_i w_i ℓ_i)`` over the rows of one chunk, in binary64 (the kernels' residual)."""
-    rows = np.asarray(block, dtype=np.float64)
-    scores = rows @ params.T
-    chunk_loss = residuals(scores, np.asarray(y, dtype=np.int64), np.asarray(weight, dtype=np.float64), 0, loss)
-    return scores.T @ rows, chunk_loss
+    """``(Σ_i w_i ∇ℓ_i(θ), Σ_i w_i ℓ_i)`` over the rows of one chunk, in binary64 (the kernels' residual).
+
+    The rows go through binary64 a block of :data:`ROW_BLOCK` at a time (float32
+    rows convert exactly), so no binary64 copy of the chunk is made.
+    """
+    # Chunks that arrive over the network may be unaligned buffers: aligned copies of the small arrays keep the
+    # compiled residual on its fast, cached specialisation.
+    y = np.require(y, dtype=np.int64, requirements=["C", "A"])
+    weight = np.require(weight, dtype=np.float64, requirements=["C", "A"])
+    gradient = np.zeros_like(params)
+    chunk_loss = 0.0
+    for start in range(0, block.shape[0], ROW_BLOCK):
+        rows = np.asarray(block[start:start + ROW_BLOCK], dtype=np.float64)
+        scores = rows @ params.T
+        chunk_loss += residuals(scores, y, weight, start, loss)
+        gradient += scores.T @ rows
+    return gradient, chunk_loss
 
 
 def run(params, slots: Slots, config: KernelConfig | MLPConfig, n_epochs: int, stream: NoiseStream, *,
