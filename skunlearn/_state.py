@@ -29,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
+from ._backends.codes import is_dask_array
 from ._constants import cyclic_batch_bounds
 
 __all__ = ["SECRET_NOISE", "SEEDED_NOISE", "FittedState", "fitted_attribute", "layout_slots", "scrub_rows",
@@ -199,7 +200,7 @@ def sync_rows(X_slots):
 
 def is_cluster_store(X_slots):
     """Whether ``X_slots`` is a Dask array (``store="dask"``: the rows on the cluster's workers)."""
-    return type(X_slots).__module__.startswith("dask.")
+    return is_dask_array(X_slots)
 
 
 def to_cluster(X_slots, chunk_rows=65_536):

@@ -178,14 +178,13 @@ class UnlearningMixin:
             state.pop("_lock", None)
             state.pop("_pipeline", None)  # a weak reference (not picklable); only a warning reads it
             published = state.get("_state")
-            if published is not None and is_disk_store(published.X_slots):
+            rows = None if published is None else published.X_slots
+            where = (f"in a file (store={self.store!r})" if rows is not None and is_disk_store(rows) else
+                     "on a Dask cluster (store='dask')" if rows is not None and is_cluster_store(rows) else None)
+            if where is not None:
                 raise TypeError(
-                    f"this {type(self).__name__} keeps its training rows in a file (store={self.store!r}), which a "
-                    "pickle cannot carry safely: pickle model.export() (the predictor, no rows), or refit from the data")
-            if published is not None and is_cluster_store(published.X_slots):
-                raise TypeError(
-                    f"this {type(self).__name__} keeps its training rows on a Dask cluster (store='dask'), which a "
-                    "pickle cannot carry: pickle model.export() (the predictor, no rows), or refit from the data")
+                    f"this {type(self).__name__} keeps its training rows {where}, which a pickle cannot carry "
+                    "safely: pickle model.export() (the predictor, no rows), or refit from the data")
             if published is not None and writeable_in_place(published.X_slots):
                 state["_state"] = published.replace(X_slots=published.X_slots.copy())
         return state
@@ -246,8 +245,9 @@ class UnlearningMixin:
         the noise (see :func:`skunlearn._state.layout_slots`).
         """
         certified_device(self.device)
-        if is_cluster_store(X) and self._cluster_rows_refusal() is not None:
-            raise ValueError(self._cluster_rows_refusal())  # before the rows are read
+        refusal = self._cluster_rows_refusal() if is_cluster_store(X) else None
+        if refusal is not None:
+            raise ValueError(refusal)  # before the rows are read
         X, y_codes, classes, features = self._validate_training_data(X, y, accept_sparse=self._SPARSE_INPUT)
         row_weight, weight_bound, bound_inferred = self._row_weights(sample_weight, X, y_codes, classes)
         n_samples, n_features = X.shape

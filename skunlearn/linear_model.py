@@ -337,7 +337,7 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         setup = logistic_setup(n_samples=n_samples, n_features=n_features, n_classes=n_classes,
                                weight_bound=weight_bound, **{name: getattr(self, name) for name in _SETUP_PARAMETERS})
         data_norm = setup.constants.data_norm
-        cluster_store = isinstance(self.store, str) and self.store == "dask"
+        cluster_store = self._store_is_cluster()
         if sparse and self.store is not None:
             raise ValueError("store= keeps dense rows in a file or on a cluster; a sparse X stays in memory "
                              "(use store=None)")
@@ -399,8 +399,11 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
     def _kernel_threads(self):
         return self.n_jobs
 
+    def _store_is_cluster(self):
+        return isinstance(self.store, str) and self.store == "dask"
+
     def _cluster_rows_refusal(self):
-        if isinstance(self.store, str) and self.store == "dask":
+        if self._store_is_cluster():
             return None
         return 'a Dask array X stays on its cluster: use store="dask" (with batch_size=None), or pass a NumPy array'
 

@@ -24,6 +24,7 @@ import importlib
 
 from . import codes
 from .codes import *  # noqa: F403 - the vocabulary every backend and estimator shares
+from .codes import is_dask_array
 
 __all__ = [*codes.__all__, "get_backend"]
 
@@ -38,7 +39,7 @@ def get_backend(device, rows=None):
     """
     if device not in ("cpu", "cuda", "auto"):
         raise ValueError(f"device must be one of ['auto', 'cpu', 'cuda'], got {device!r}")
-    if rows is not None and type(rows).__module__.startswith("dask."):
+    if rows is not None and is_dask_array(rows):
         return importlib.import_module("skunlearn._backends.dask_cluster")
     if device in ("cuda", "auto"):
         try:

@@ -25,6 +25,7 @@ __all__ = [
     "MLPConfig",
     "NoiseStream",
     "Slots",
+    "is_dask_array",
 ]
 
 #: Loss codes of the logistic kernels.
@@ -132,3 +133,8 @@ class NoiseStream:
     def advanced(self, drawn: int) -> NoiseStream:
         """The stream after ``drawn`` more normals."""
         return NoiseStream(self.key, self.counter + int(drawn))
+
+
+def is_dask_array(rows) -> bool:
+    """Whether ``rows`` is a Dask array (read from its type's module: Dask need not be installed)."""
+    return type(rows).__module__.startswith("dask.")

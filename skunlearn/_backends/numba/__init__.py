@@ -40,7 +40,6 @@ def run(params, slots: Slots, config: KernelConfig | MLPConfig, n_epochs: int, s
     ``n_jobs`` convention) never changes the result; ``losses`` (shape
     ``(n_epochs,)``) receives each epoch's mean loss over its batches.
     """
-    warm_up()
     if isinstance(config, MLPConfig):
         if config.layer_sizes is None:
             raise ValueError("an MLPConfig passed to run needs its layer_sizes")
