@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
-from ._backends.codes import is_dask_array
+from ._backends.codes import is_block_read_array, is_dask_array
 from ._constants import cyclic_batch_bounds
 
 __all__ = ["SECRET_NOISE", "SEEDED_NOISE", "FittedState", "fitted_attribute", "layout_slots", "scrub_rows",
@@ -42,6 +42,31 @@ SEEDED_NOISE = ("the noise key was derived from the caller's random_state: the g
                 "observers who do not know that seed")
 
 _COPY_CHUNK_ROWS = 8192
+#: About how many bytes of a zarr array or h5py dataset fit reads at a time (whole chunks of the array).
+_BLOCK_READ_BYTES = 32 * 2**20
+
+
+def training_dtype(dtype):
+    """The type the rows are trained in: float32 kept, anything else binary64 (as ``validate_data`` is asked)."""
+    return np.dtype(np.float32) if np.dtype(dtype) == np.float32 else np.dtype(np.float64)
+
+
+def row_blocks(X):
+    """``(start, stop, rows)`` over a zarr array or h5py dataset in row order, ``rows`` a NumPy block in the training type.
+
+    Blocks are whole chunks of the array (its first chunk dimension, when it
+    has one) and about :data:`_BLOCK_READ_BYTES` each, so the array is read
+    once, sequentially, and never held whole.
+    """
+    n_samples, n_features = X.shape
+    chunks = getattr(X, "chunks", None)
+    chunk_rows = int(chunks[0]) if chunks else 1
+    row_bytes = max(1, n_features * np.dtype(X.dtype).itemsize)
+    block_rows = max(chunk_rows, (_BLOCK_READ_BYTES // row_bytes) // chunk_rows * chunk_rows)
+    dtype = training_dtype(X.dtype)
+    for start in range(0, n_samples, block_rows):
+        stop = min(n_samples, start + block_rows)
+        yield start, stop, np.asarray(X[start:stop], dtype=dtype)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -312,17 +337,24 @@ def layout_slots(X, y_codes, batch_size, random_state, extra_columns=0, *, row_w
         X_slots = sp.csr_array(X)[order]
     else:
         shape = (n_samples, n_features + extra_columns)
+        dtype = training_dtype(X.dtype)
         if store is None:
-            X_slots = np.empty(shape, dtype=X.dtype)
+            X_slots = np.empty(shape, dtype=dtype)
         else:
             directory = os.fspath(store)
             os.makedirs(directory, exist_ok=True)
             path = os.path.join(directory, f"{DISK_STORE_PREFIX}{uuid.uuid4().hex}.npy")
-            X_slots = np.lib.format.open_memmap(path, mode="w+", dtype=X.dtype, shape=shape)
+            X_slots = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
             weakref.finalize(X_slots, _remove_quietly, path)
-        for start in range(0, n_samples, _COPY_CHUNK_ROWS):
-            rows = order[start:start + _COPY_CHUNK_ROWS]
-            X_slots[start:start + rows.size, :n_features] = X[rows]
+        if is_block_read_array(X):
+            # Read in row order, a block at a time, each row written to its slot: one sequential pass over the
+            # file (a gather in slot order would read each of its chunks many times).
+            for start, stop, rows in row_blocks(X):
+                X_slots[slot_of[start:stop], :n_features] = rows
+        else:
+            for start in range(0, n_samples, _COPY_CHUNK_ROWS):
+                rows = order[start:start + _COPY_CHUNK_ROWS]
+                X_slots[start:start + rows.size, :n_features] = X[rows]
     weight = np.ones(n_samples) if row_weight is None else np.asarray(row_weight, dtype=np.float64)[order]
     if inert_rows is not None:
         weight[slot_of[np.asarray(inert_rows, dtype=np.int64)]] = 0

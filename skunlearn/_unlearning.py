@@ -26,12 +26,13 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from ._backends import NoiseStream, Slots, get_backend
+from ._backends.codes import is_block_read_array
 from .certificate import UnlearningCertificate, parameter_hash
 from ._pipeline_scope import remember_pipeline, warn_if_pipeline_leaks
 from .predictor import CertifiedPredictor
 from ._requests import parse_forget_request, request_positions, training_index
 from ._state import (FittedState, fitted_attribute, is_cluster_store, is_disk_store, layout_slots, restore_rows,
-                     rows_to_scrub_in_place, scrub_rows, state_field, writeable_in_place, zero_rows)
+                     row_blocks, rows_to_scrub_in_place, scrub_rows, state_field, writeable_in_place, zero_rows)
 from ._validation import (check_classification_targets, check_is_fitted, check_sample_weight, fit_context,
                           validate_data)
 
@@ -108,6 +109,25 @@ def _validated_cluster_rows(shadow, X, y):
         raise ValueError("Input X contains NaN or infinity.")
     y = column_or_1d(y, warn=True)
     check_consistent_length(X, y)
+    shadow.n_features_in_ = int(X.shape[1])
+    return X, y
+
+
+def _validated_block_rows(shadow, X, y):
+    """A zarr array or h5py dataset X checked a block at a time (2-D, finite), never read whole; y locally."""
+    from sklearn.utils import check_consistent_length, column_or_1d
+
+    if len(X.shape) != 2:
+        raise ValueError(f"Expected a 2-D array X, got an array of shape {tuple(X.shape)}")
+    if X.shape[0] < 2 or X.shape[1] < 1:
+        raise ValueError(f"need at least 2 rows and 1 feature, got shape {tuple(X.shape)}")
+    if not (np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.bool_)):
+        raise ValueError(f"X must hold numbers, got an array of dtype {X.dtype}")
+    for start, stop, rows in row_blocks(X):
+        if not np.isfinite(rows).all():
+            raise ValueError(f"Input X contains NaN or infinity (in rows {start} to {stop - 1}).")
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(np.empty((X.shape[0], 0)), y)
     shadow.n_features_in_ = int(X.shape[1])
     return X, y
 
@@ -205,7 +225,12 @@ class UnlearningMixin:
             are converted) is for :class:`~skunlearn.NoisyLogisticRegression`
             and stays sparse: the kernels touch only its non-zeros, the noise
             is the dense one, and the model and certificate are those of the
-            same rows given densely (to rounding).
+            same rows given densely (to rounding). Data on disk: a NumPy
+            memmap, or a zarr array or h5py dataset, which is checked and
+            copied into slot order a block of whole chunks at a time (one
+            sequential read, never the whole array in memory); with
+            ``store=`` a directory, fit then needs no memory for the rows. A
+            Dask array needs ``store="dask"``.
         y : array-like of shape (n_samples,)
             Class labels (any hashable type, at least two classes).
         sample_weight : array-like of shape (n_samples,) or None, default=None
@@ -295,6 +320,8 @@ class UnlearningMixin:
         shadow.__dict__.update(self.get_params(deep=False), _validation_shadow=True)
         if is_cluster_store(X):
             X, y = _validated_cluster_rows(shadow, X, y)
+        elif is_block_read_array(X):
+            X, y = _validated_block_rows(shadow, X, y)
         else:
             X, y = validate_data(shadow, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C",
                                  accept_sparse=accept_sparse)

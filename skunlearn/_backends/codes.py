@@ -26,6 +26,7 @@ __all__ = [
     "NoiseStream",
     "Slots",
     "is_dask_array",
+    "is_block_read_array",
 ]
 
 #: Loss codes of the logistic kernels.
@@ -138,3 +139,12 @@ class NoiseStream:
 def is_dask_array(rows) -> bool:
     """Whether ``rows`` is a Dask array (read from its type's module: Dask need not be installed)."""
     return type(rows).__module__.startswith("dask.")
+
+
+def is_block_read_array(rows) -> bool:
+    """Whether ``rows`` is an on-disk array that fit reads a block of rows at a time: a zarr array or an h5py dataset.
+
+    Read from its type's module (neither package need be installed). Such an
+    array is never converted to NumPy as a whole.
+    """
+    return type(rows).__module__.split(".")[0] in ("zarr", "h5py")

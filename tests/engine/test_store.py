@@ -3,6 +3,7 @@
 import gc
 import os
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -64,3 +65,37 @@ def test_sparse_data_with_a_store_is_refused(digits, tmp_path):
     X, y = digits
     with pytest.raises(ValueError, match="sparse"):
         NoisyLogisticRegression(max_iter=1, store=tmp_path).fit(sp.csr_array(X), y)
+
+
+def test_a_zarr_x_is_read_a_block_at_a_time_and_gives_the_same_model(digits, tmp_path, monkeypatch):
+    zarr = pytest.importorskip("zarr")
+    from skunlearn import _state
+
+    X, y = digits
+    on_disk = zarr.create_array(store=str(tmp_path / "x.zarr"), shape=X.shape, chunks=(100, X.shape[1]),
+                                dtype=X.dtype)
+    on_disk[:] = X
+    monkeypatch.setattr(_state, "_BLOCK_READ_BYTES", 300 * X.shape[1] * X.itemsize)  # three chunks a block
+    reads = []
+    read = type(on_disk).__getitem__
+    monkeypatch.setattr(type(on_disk), "__getitem__", lambda array, key: reads.append(key) or read(array, key))
+    memory = NoisyLogisticRegression(max_iter=4, random_state=0).fit(X, y).unlearn([3, 500])
+    streamed = NoisyLogisticRegression(max_iter=4, random_state=0, store=tmp_path).fit(on_disk, y).unlearn([3, 500])
+    np.testing.assert_array_equal(streamed.coef_, memory.coef_)
+    assert streamed.certificate_ == memory.certificate_ and streamed.n_features_in_ == X.shape[1]
+    assert reads and all(isinstance(key, slice) and key.stop - key.start <= 300 for key in reads)
+
+
+def test_a_zarr_x_with_a_nan_is_refused_with_its_rows(digits, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    X, y = digits
+    bad = X.copy()
+    bad[1234, 5] = np.nan
+    on_disk = zarr.create_array(store=str(tmp_path / "x.zarr"), shape=X.shape, chunks=(500, X.shape[1]),
+                                dtype=X.dtype)
+    on_disk[:] = bad
+    model = NoisyLogisticRegression(max_iter=2)
+    with pytest.raises(ValueError, match=r"NaN or infinity \(in rows \d+ to \d+\)") as raised:
+        model.fit(on_disk, y)
+    first, last = map(int, re.findall(r"\d+", str(raised.value)))
+    assert first <= 1234 <= last and not hasattr(model, "coef_")
