@@ -49,3 +49,33 @@ def test_n_jobs_zero_is_refused(wide):
     X, y = wide
     with pytest.raises(ValueError, match="n_jobs"):
         NoisyLogisticRegression(n_jobs=0).fit(X, y)
+
+
+def test_mlp_noise_drawn_on_any_number_of_threads_gives_the_same_parameters():
+    from skunlearn._backends import ACTIVATIONS, MODEL_CLIPPING, MLPConfig
+    from skunlearn._backends.numba import run_mlp_epochs
+    from skunlearn._backends.numba.mlp import _noise_shares_parallel
+    from skunlearn._constants import cyclic_batch_bounds
+
+    rng = np.random.default_rng(0)
+    sizes = np.array([7, 5, 3])
+    n_params = 7 * 5 + 5 + 5 * 3 + 3  # 58: shares of 29 or 19-20 coordinates
+    X, y, weight = rng.standard_normal((40, 7)), rng.integers(0, 3, 40), np.ones(40)
+    config = MLPConfig(ACTIVATIONS["relu"], MODEL_CLIPPING, 0.1, 1e-4, 1e-2, 10.0, np.inf, grid=2.0**-40)
+    start = 0.1 * rng.standard_normal(n_params)
+    results = {}
+    for n_threads in (1, 2):
+        params, counter = run_mlp_epochs(start.copy(), sizes, X, y, weight, cyclic_batch_bounds(40, 8), config,
+                                         12345, 7, 2, n_threads=n_threads)
+        results[n_threads] = params, counter
+    assert results[1][1] == results[2][1] == 7 + 2 * 5 * n_params
+    np.testing.assert_array_equal(results[1][0], results[2][0])
+    # The shares themselves: any split of a step's noise gives the draws of one pass.
+    from skunlearn._backends._grid_noise import kernel_key, scaled_widths
+
+    key, (scale_hi, scale_lo) = kernel_key(3), scaled_widths(2.0**24)
+    one, three = np.empty(1001), np.empty(1001)
+    _noise_shares_parallel(1, one, key, np.uint64(5), 2.0**24, 1.0, scale_hi, scale_lo)
+    _noise_shares_parallel(3, three, key, np.uint64(5), 2.0**24, 1.0, scale_hi, scale_lo)
+    np.testing.assert_array_equal(one, three)
+    assert np.all(one == np.round(one)) and np.unique(one).size > 990  # on the grid (here 1), distinct draws

@@ -45,7 +45,7 @@ def run(params, slots: Slots, config: KernelConfig | MLPConfig, n_epochs: int, s
             raise ValueError("an MLPConfig passed to run needs its layer_sizes")
         params, counter = run_mlp_epochs(params, config.layer_sizes, slots.X, slots.y, slots.weight,
                                          slots.batch_bounds, config, stream.key, stream.counter, n_epochs,
-                                         losses=losses)
+                                         losses=losses, n_threads=n_threads)
     else:
         params, counter = run_logistic_epochs(params, slots.X, slots.y, slots.weight, slots.batch_bounds, config,
                                               stream.key, stream.counter, n_epochs, n_threads=n_threads,
@@ -63,11 +63,11 @@ def run_logistic_epochs(params, X, y, weight, batch_bounds, config: KernelConfig
 
 
 def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config: MLPConfig, noise_key, noise_counter,
-                   n_epochs, losses=None):
+                   n_epochs, losses=None, n_threads=None):
     """The MLP kernel (arguments and result of :func:`skunlearn._backends.numba.mlp.run_mlp_epochs`)."""
     warm_up()
     return mlp.run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, noise_key, noise_counter,
-                              n_epochs, losses)
+                              n_epochs, losses, n_threads)
 
 
 @njit(cache=True)
@@ -120,7 +120,7 @@ def warm_up():
                                         0, 0.1, 0.01, 0.1, 10.0, 2.0**-30, key, np.uint64(0), 1, 2, parallel,
                                         np.empty(1))
             _mlp_epochs(np.zeros(3 * 2 + 2 + 2 * 2 + 2), np.array([3, 2, 2], dtype=np.int64), X, y, weight, bounds,
-                        0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, 2.0**-30, key, np.uint64(0), 1, np.empty(1))
+                        0, 0, 0.1, 0.01, 0.1, 10.0, 1.0, 2.0**-30, key, np.uint64(0), 1, 2, np.empty(1))
         fill_normals(np.empty(4), key, 0, 2.0**25, 1.0)
     _WARM.append(True)
     _LOGGER.info("kernels ready in %.1f s", time.perf_counter() - start)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit, prange
 
 from .._grid_noise import fill_grid_noise, kernel_key
 from ..codes import GRADIENT_CLIPPING, RELU, TANH
-from .common import check_arrays, grid_widths, on_grid
+from .common import check_arrays, grid_widths, numba_threads, on_grid, serial_and_parallel
 
 __all__ = ["mlp_loss_gradient", "run_mlp_epochs"]
 
@@ -132,9 +132,19 @@ def _global_norm(values):
     return math.sqrt(total)
 
 
+def _noise_shares(n_tasks, noise, key, counter, scale, grid, scale_hi, scale_lo):
+    """A step's noise, share t of the coordinates by task t: the same draws for any n_tasks (each is its index's)."""
+    for t in prange(n_tasks):
+        fill_grid_noise(noise, noise.size * t // n_tasks, noise.size * (t + 1) // n_tasks, key, counter, scale, grid,
+                        scale_hi, scale_lo)
+
+
+_noise_shares_serial, _noise_shares_parallel = serial_and_parallel(_noise_shares)
+
+
 @njit(cache=True)
 def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, step_size, l2, noise_std, radius,
-                gradient_clip, grid, key, counter, n_epochs, losses):
+                gradient_clip, grid, key, counter, n_epochs, n_tasks, losses):
     max_rows = 0
     for j in range(batch_bounds.size - 1):
         max_rows = max(max_rows, batch_bounds[j + 1] - batch_bounds[j])
@@ -165,8 +175,12 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
             epoch_loss += batch_loss
             epoch_rows += retained
             if noise_std > 0.0:
-                # Serially: numba threads next to a multi-threaded BLAS would fight over the cores.
-                fill_grid_noise(noise, 0, noise.size, key, counter, noise_ratio, grid, scale_hi, scale_lo)
+                # On numba's threads between two products (BLAS's threads are idle then): the draws cost
+                # about as much as the products of a 128-row batch.
+                if n_tasks > 1:
+                    _noise_shares_parallel(n_tasks, noise, key, counter, noise_ratio, grid, scale_hi, scale_lo)
+                else:
+                    _noise_shares_serial(1, noise, key, counter, noise_ratio, grid, scale_hi, scale_lo)
                 counter += np.uint64(noise.size)
             if update == GRADIENT_CLIPPING:
                 norm = _global_norm(gradient)
@@ -190,7 +204,7 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
 
 
 def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, noise_key, noise_counter, n_epochs,
-                   losses=None):
+                   losses=None, n_threads=None):
     """Run ``n_epochs`` cyclic epochs of one MLP phase (see ``MLPConfig``).
 
     Parameters
@@ -207,6 +221,9 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
     n_epochs : int
     losses : ndarray of shape (n_epochs,), float64, optional
         Filled with each epoch's mean cross-entropy over its batches.
+    n_threads : int or None, default=None
+        numba threads drawing the noise (scikit-learn's ``n_jobs``
+        convention; None: numba's count). The result does not depend on it.
 
     Returns
     -------
@@ -217,9 +234,11 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
         return params, noise_counter
     check_arrays(params, X, weight)
     losses = np.empty(int(n_epochs)) if losses is None else losses
-    params, counter = _mlp_epochs(params, np.asarray(layer_sizes, dtype=np.int64), X, y, weight, batch_bounds,
-                                  *config.as_args(), kernel_key(noise_key, config.noise_core),
-                                  np.uint64(noise_counter), int(n_epochs), losses)
+    with numba_threads(n_threads):
+        n_tasks = get_num_threads()
+        params, counter = _mlp_epochs(params, np.asarray(layer_sizes, dtype=np.int64), X, y, weight, batch_bounds,
+                                      *config.as_args(), kernel_key(noise_key, config.noise_core),
+                                      np.uint64(noise_counter), int(n_epochs), n_tasks, losses)
     return params, int(counter)
 
 
