@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
 
 import numpy as np
 
@@ -69,6 +70,19 @@ class _Ledger:
     """
 
     KIND = ""
+
+    def calibrated_noise(self, unlearning_epochs):
+        """The calibrated σ for a budget of ``unlearning_epochs`` (the subclass's ``_calibrate``), computed once.
+
+        Memoised on the ledger (the budget "auto" and fit ask for the same
+        one) and in the process (:class:`_CalibrationCache`: every fit with
+        the same public settings asks the same question).
+        """
+        memo = self.__dict__.setdefault("_calibrated", {})
+        if unlearning_epochs not in memo:
+            memo[unlearning_epochs] = _CALIBRATIONS.get((self, int(unlearning_epochs)),
+                                                        lambda key: self._calibrate(key[1]))
+        return memo[unlearning_epochs]
 
     def record(self):
         """Every field but the history: what :func:`ledger_from_record` needs to recompute the certificate."""
@@ -207,6 +221,43 @@ class _Ledger:
             return accounting.calibrate_steps(excess, 1.0, max_steps=max(max_epochs, minimum), min_steps=minimum)
         except accounting.CalibrationError:
             return None
+
+
+class _CalibrationCache:
+    """The calibrated σ of recent ledgers, shared by every estimator in the process (least recently used out).
+
+    A calibration is a function of the ledger's fields alone (public
+    quantities: n, b, the constants, the targets), so every fit with the
+    same settings asks the same question: the trials of an audit, the refits
+    of a grid search, a pipeline fitted twice. It costs tens of
+    milliseconds (several root searches of the accounting), most of a small
+    fit. Keyed by the ledger itself (a frozen dataclass: equal fields, equal
+    key) and the epochs.
+    """
+
+    def __init__(self, size=256):
+        self._size = size
+        self._values = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, compute):
+        with self._lock:
+            if key in self._values:
+                self._values[key] = self._values.pop(key)  # most recent last
+                return self._values[key]
+        value = compute(key)  # outside the lock: two threads may both compute it, and agree
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self._size:
+                del self._values[next(iter(self._values))]
+        return value
+
+    def clear(self):
+        with self._lock:
+            self._values.clear()
+
+
+_CALIBRATIONS = _CalibrationCache()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -464,7 +515,7 @@ class StronglyConvexLedger(_Ledger):
         """
         return _carry_caches(self, self.advanced(epochs, noisy=False))
 
-    def calibrated_noise(self, unlearning_epochs):
+    def _calibrate(self, unlearning_epochs):
         """Smallest σ with which forgetting one row after training costs ``unlearning_epochs`` epochs.
 
         The probe row sits in the last batch, the worst slot (see
@@ -472,16 +523,13 @@ class StronglyConvexLedger(_Ledger):
         rounding shift sets a floor on ε whatever the epochs, which calibration
         lifts by raising σ; σ is never below :meth:`minimum_noise`.
         """
-        memo = self.__dict__.setdefault("_calibrated", {})  # the budget "auto" and fit ask for the same one
-        if unlearning_epochs not in memo:
-            probe = self.advanced(self.train_epochs, noisy=self.private_training).with_removed([self.n_slots - 1])
+        probe = self.advanced(self.train_epochs, noisy=self.private_training).with_removed([self.n_slots - 1])
 
-            def excess(noise):  # ε over the ε the state can certify (the target, or the failures' cap)
-                state = dataclasses.replace(probe, noise_std=noise).advanced(unlearning_epochs)
-                return state.epsilon()[0] / state.certified_target_epsilon
+        def excess(noise):  # ε over the ε the state can certify (the target, or the failures' cap)
+            state = dataclasses.replace(probe, noise_std=noise).advanced(unlearning_epochs)
+            return state.epsilon()[0] / state.certified_target_epsilon
 
-            memo[unlearning_epochs] = max(accounting.calibrate_noise(excess, 1.0), self.minimum_noise())
-        return memo[unlearning_epochs]
+        return max(accounting.calibrate_noise(excess, 1.0), self.minimum_noise())
 
     # Checks of the record ----------------------------------------------------------
 
@@ -760,7 +808,7 @@ class PostProcessingLedger(_Ledger):
         advanced = dataclasses.replace(self, phase_steps=self.phase_steps + int(epochs) * self.steps_per_epoch)
         return dataclasses.replace(advanced, finetuned=advanced.meets_target())
 
-    def calibrated_noise(self, unlearning_epochs):
+    def _calibrate(self, unlearning_epochs):
         """Smallest σ that meets the target within ``unlearning_epochs`` noisy epochs (never below the floor)."""
         probe = dataclasses.replace(self, rows_forgotten=1, phase_steps=unlearning_epochs * self.steps_per_epoch)
         if self.method == "gradient_clipping":
