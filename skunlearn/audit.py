@@ -15,9 +15,10 @@ true-positive rate β, (ε, δ)-indistinguishability implies
 With α and β replaced by their one-sided Clopper–Pearson bounds (β from below,
 α from above) the bound holds with the requested confidence *for a test fixed
 before the samples it is computed on are seen*. The audit therefore splits
-each arm's trials in two disjoint halves: the *selection* half (the first
-``n_trials // 2`` trials of each arm) chooses the threshold and its direction,
-and the *held-out* half (the other trials) alone gives the rates and their
+each arm's trials in two disjoint parts: the *selection* part (the first
+``n_trials // 2`` trials of each arm by default, ``selection_fraction`` of
+them) chooses the threshold and its direction, and the *held-out* part (the
+other trials) alone gives the rates and their
 Clopper–Pearson bounds, with one test and two one-sided bounds (each at
 ``1 − (1 − confidence)/2``), so the coverage is exact. (Choosing the best of
 many quantile thresholds on the very samples it bounds, even with a Bonferroni
@@ -273,6 +274,7 @@ def audit_unlearning(
     statistic: str | Callable[..., float] | None = None, confidence: float = 0.95, n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = None, n_thresholds: int = 50,
     unlearn: Callable[[BaseEstimator, int], Any] | None = None, pin_layout: bool = False,
+    selection_fraction: float = 0.5,
 ) -> AuditResult:
     """Empirical lower bound on the ε of unlearning one row, next to the certified ε.
 
@@ -283,7 +285,7 @@ def audit_unlearning(
     backend, a Dask cluster included, can carry large audits). Every model is
     reduced to a scalar statistic of the target row, and the two samples give
     the bound of the module docstring. The samples are split: the first
-    ``n_trials // 2`` trials of each arm choose the test (the best of
+    ``n_trials // 2`` trials of each arm (``selection_fraction``) choose the test (the best of
     ``n_thresholds`` quantile thresholds of their pooled values, in both
     directions), and the remaining trials, held out, give the Clopper–Pearson
     bound of that one test. The trials are independent, so the held-out half
@@ -309,8 +311,8 @@ def audit_unlearning(
     target_index : int
         The row forgotten (use :func:`make_canary` for a strong audit).
     n_trials : int
-        Trials per arm (at least 2): ``n_trials // 2`` choose the test, the
-        rest bound it.
+        Trials per arm (at least 2): ``selection_fraction`` of them (at least
+        one) choose the test, the rest (at least one) bound it.
     statistic : {"loss", "margin", "projection"}, callable or None, default=None
         ``"loss"``: cross-entropy of the target row. ``"margin"``: the target
         class's score minus the best other. ``"projection"``: the parameters
@@ -353,6 +355,11 @@ def audit_unlearning(
         ``_fit`` and ``_certifying_fit`` taking ``slot_order`` and
         ``noise_key`` (NoisyLogisticRegression, NoisyMLPClassifier).
 
+    selection_fraction : float, default=0.5
+        Share of each arm's trials that choose the test, in (0, 1). A
+        threshold needs far fewer trials to choose than to bound tightly:
+        a strong audit gives most of them to the held-out part (0.25 in
+        ``benchmarks/bench_audit.py``'s tightness check).
     Returns
     -------
     AuditResult
@@ -385,6 +392,8 @@ def audit_unlearning(
         raise ValueError(f"n_trials must be at least 2, got {n_trials}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    if not 0 < selection_fraction < 1:
+        raise ValueError(f"selection_fraction must lie in (0, 1), got {selection_fraction}")
     if not isinstance(pin_layout, (bool, np.bool_)):
         raise TypeError(f"pin_layout must be True or False, got {pin_layout!r}")
     if statistic is None:
@@ -432,7 +441,7 @@ def audit_unlearning(
     # (the grid sampler's failure share grows with e^ε), where no test could refute anything: cap at the target.
     certified_delta = max(min(certificate.delta, certificate.target_delta) for certificate in unlearning_certificates)
     result = _bound(unlearned, certifying, certified_epsilon, certified_delta, confidence, n_thresholds,
-                    statistic_name)
+                    statistic_name, selection_fraction)
     return dataclasses.replace(result, pin_layout=bool(pin_layout))
 
 
@@ -476,10 +485,11 @@ def _choose_test(unlearned, certifying, delta, confidence, n_thresholds):
     return best[2], best[3]
 
 
-def _bound(unlearned, certifying, certified_epsilon, delta, confidence, n_thresholds, statistic_name):
-    """Choose the test on the first ``n // 2`` trials of each arm, bound it on the others (held out)."""
+def _bound(unlearned, certifying, certified_epsilon, delta, confidence, n_thresholds, statistic_name,
+           selection_fraction=0.5):
+    """Choose the test on the first ``selection_fraction`` of each arm's trials, bound it on the others (held out)."""
     n = unlearned.size
-    n_select = n // 2
+    n_select = min(max(1, int(n * selection_fraction)), n - 1)
     threshold, direction = _choose_test(unlearned[:n_select], certifying[:n_select], delta, confidence,
                                         n_thresholds)
     held_unlearned, held_certifying = unlearned[n_select:], certifying[n_select:]

@@ -246,3 +246,17 @@ def test_pinned_audit_catches_the_porous_control_in_a_multiclass_problem():
     result = audit_unlearning(PorousLogisticRegression(max_iter=5, batch_size=16), X, y, target_index=0,
                               n_trials=40, random_state=0, pin_layout=True)
     assert result.epsilon_lower_bound > result.certified_epsilon, str(result)
+
+
+def test_selection_fraction_sets_how_many_trials_choose_the_test():
+    rng = np.random.default_rng(1)
+    u, c = rng.standard_normal(40), rng.standard_normal(40)
+    quarter = _bound(u, c, 1.0, 1e-5, 0.95, 50, "x", selection_fraction=0.25)
+    assert quarter.n_held_out == 30 and quarter.n_trials == 40
+    # Only the first 10 trials of each arm choose: moving the 30 held out cannot change the test.
+    moved = _bound(np.concatenate([u[:10], u[10:] + 100.0]), c, 1.0, 1e-5, 0.95, 50, "x", selection_fraction=0.25)
+    assert (moved.threshold, moved.direction) == (quarter.threshold, quarter.direction)
+    assert _bound(u[:3], c[:3], 1.0, 1e-5, 0.95, 50, "x", selection_fraction=0.01).n_held_out == 2  # one chooses
+    X, y = rng.standard_normal((20, 3)), np.arange(20) % 2
+    with pytest.raises(ValueError, match="selection_fraction"):
+        audit_unlearning(NoisyLogisticRegression(), X, y, target_index=0, n_trials=4, selection_fraction=1.0)
