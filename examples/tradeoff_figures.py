@@ -18,7 +18,8 @@ from sklearn.model_selection import train_test_split
 
 from skunlearn import NoisyLogisticRegression, NoisyMLPClassifier
 
-OUTPUT_DIR = Path(__file__).resolve().parent / "output"
+# Next to this script; sphinx-gallery runs it without __file__, from its own directory.
+OUTPUT_DIR = (Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()) / "output"
 
 
 def _data():
@@ -114,7 +115,7 @@ def main(output_dir=OUTPUT_DIR, small=False):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output-dir", "--out", dest="output_dir", type=Path, default=OUTPUT_DIR,
                         help=f"directory the figures are written to (default: {OUTPUT_DIR})")
     parser.add_argument("--small", action="store_true", help="a quick run on fewer settings")

@@ -1,8 +1,10 @@
-"""Every example runs, on small sizes (and the notebook executes)."""
+"""Every example runs, on small sizes (and the notebook executes); the figures show what the examples computed."""
 
+import importlib.util
 import runpy
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -26,6 +28,17 @@ def test_deletion_stream_drives_epsilon_down():
     epsilons = example("deletion_stream.py")(n_requests=2)
     for line in epsilons:
         assert line == sorted(line, reverse=True) and line[-1] <= 1.0
+
+
+def test_deletion_stream_plots_the_epsilons_the_stream_saw():
+    plt = pytest.importorskip("matplotlib.pyplot")
+    plt.close("all")
+    try:
+        epsilons = example("deletion_stream.py")(n_requests=2, plot=True)
+        (curve,) = [line for line in plt.gcf().axes[0].get_lines() if line.get_label() == "certified epsilon"]
+        np.testing.assert_allclose(curve.get_ydata(), [e for line in epsilons for e in line], rtol=1e-12)
+    finally:
+        plt.close("all")
 
 
 def test_tradeoff_figures_are_written_into_the_named_directory(tmp_path, monkeypatch):
@@ -56,6 +69,19 @@ def test_audit_example_catches_the_broken_unlearning():
     correct, broken = example("audit_certificates.py")(trials=60)
     assert correct.consistent
     assert broken.epsilon_lower_bound > 1.0
+    if importlib.util.find_spec("matplotlib") is None:
+        return
+    import matplotlib.pyplot as plt
+
+    figure = example("audit_certificates.py", "plot_statistics")(correct, broken)
+    try:  # each panel draws every trial of both arms, and the threshold of the test the audit chose
+        for ax, result in zip(figure.axes, (correct, broken), strict=True):
+            unlearned, certifying = ax.containers
+            assert sum(bar.get_height() for bar in unlearned) == result.unlearned_statistics.size == 60
+            assert sum(bar.get_height() for bar in certifying) == result.certifying_statistics.size == 60
+            assert [line.get_xdata()[0] for line in ax.get_lines()] == [result.threshold]
+    finally:
+        plt.close(figure)
 
 
 @pytest.mark.slow
