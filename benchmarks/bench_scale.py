@@ -13,7 +13,19 @@ sampling thread reads the process's anonymous resident memory (``RssAnon`` in
 
 Goals (exit status 1 when missed): peak anonymous memory ≤ 1 GB during fit
 and during the request; the request ≥ 4× faster than retraining; accuracy
-after the request within 1 point of retraining's.
+after the request within 1 point of retraining's; the epoch from disk within
+1.5× of its floor (below).
+
+Next, the epoch from disk against its floor: one noisy epoch of the request's
+kernel over the store's file (its rows in slot order) against the time to read
+the file once sequentially, a block of 250,000 rows at a time, at the rate this
+run measures (the file is in the page cache when it fits there, as here: the
+floor is then a memory read), plus the compute floor, the same epoch on
+10^6 rows in anonymous memory, scaled to n. Goal: ≤ 1.5× the floor. And what a user would do instead: ``SGDClassifier(loss="log_loss").partial_fit``
+over the same file, a block at a time, epoch after epoch until its test
+accuracy is within 1 point of retraining's (at most 5 epochs): its time next to
+the request's (reported). It has no certificate: forgetting a row means
+retraining it.
 
 Then the cluster path (``--cluster-rows``, default 10^6, in memory): full-batch steps of
 ``NoisyLogisticRegression(batch_size=None)`` locally against ``store="dask"`` on a
@@ -52,6 +64,7 @@ CHUNK = 250_000
 PEAK_ANON_GOAL = 2**30
 SPEEDUP_GOAL = 4.0
 ACCURACY_GOAL = 0.01
+DISK_FLOOR_GOAL = 1.5
 
 
 def anonymous_memory():
@@ -105,6 +118,53 @@ def write_rows(path, n_rows, weights):
     X.flush()
     del X
     return np.load(path, mmap_mode="r"), y
+
+
+def sequential_read_seconds(X):
+    """Seconds to read every byte of the memory-mapped ``X`` once, a block of :data:`CHUNK` rows at a time."""
+    start = time.perf_counter()
+    total = 0.0
+    for first in range(0, X.shape[0], CHUNK):
+        total += float(np.asarray(X[first:first + CHUNK]).sum(dtype=np.float64))  # touches every page
+    return time.perf_counter() - start
+
+
+def disk_epoch_section(state, n_rows):
+    """One noisy epoch over the store's file; its floor (a sequential read of the file plus the compute floor)."""
+    from skunlearn._backends import NoiseStream, Slots
+    from skunlearn._backends import numba as numba_backend
+
+    config = state.config["kernel_config"]  # the requests' noisy step
+
+    def epoch_seconds(X, y, weight, bounds):
+        start = time.perf_counter()
+        numba_backend.run(state.params.copy(), Slots(X, y, weight, bounds), config, 1, NoiseStream(state.noise_key))
+        return time.perf_counter() - start
+
+    read = min(sequential_read_seconds(state.X_slots) for _ in range(2))
+    disk = epoch_seconds(state.X_slots, state.y_slots, state.weight, state.batch_bounds)
+    sample = min(n_rows, 10**6)
+    in_memory = np.array(state.X_slots[:sample])  # anonymous memory; outside the measured windows
+    bounds = state.batch_bounds[state.batch_bounds <= sample]
+    compute = min(epoch_seconds(in_memory, state.y_slots[:sample], state.weight[:sample], bounds)
+                  for _ in range(2)) * n_rows / sample
+    return disk, read, compute
+
+
+def partial_fit_section(X, y, X_test, y_test, target_accuracy, max_epochs=5):
+    """SGDClassifier.partial_fit over the file, a block at a time: (seconds, epochs, test accuracy)."""
+    from sklearn.linear_model import SGDClassifier
+
+    classes = np.unique(y)
+    model = SGDClassifier(loss="log_loss", random_state=0)
+    start = time.perf_counter()
+    for epoch in range(1, max_epochs + 1):
+        for first in range(0, X.shape[0], CHUNK):
+            model.partial_fit(np.asarray(X[first:first + CHUNK]), y[first:first + CHUNK], classes=classes)
+        accuracy = model.score(X_test, y_test)
+        if accuracy >= target_accuracy:
+            break
+    return time.perf_counter() - start, epoch, accuracy
 
 
 def cluster_section(n_rows, weights, epochs=10):
@@ -166,6 +226,7 @@ def main(argv=None):
         request_accuracy = model.score(X_test, y_test)
         budget = (model.unlearning_epochs_, model.finetune_epochs_)
         certificate = model.certificate_
+        disk_epoch, read_seconds, compute_seconds = disk_epoch_section(model._state, n_rows)
         del model
 
         retrained = NoisyLogisticRegression(store=store, random_state=0)
@@ -175,13 +236,16 @@ def main(argv=None):
             retrain_seconds = time.perf_counter() - start
         retrain_accuracy = retrained.score(X_test, y_test)
         del retrained
+        sgd_seconds, sgd_epochs, sgd_accuracy = partial_fit_section(X, y, X_test, y_test,
+                                                                    retrain_accuracy - ACCURACY_GOAL)
 
     speedup = retrain_seconds / request_seconds
     gap = abs(request_accuracy - retrain_accuracy)
     checks = [("peak anonymous memory, fit", fit_memory.peak <= PEAK_ANON_GOAL),
               ("peak anonymous memory, request", request_memory.peak <= PEAK_ANON_GOAL),
               ("request against retraining", speedup >= SPEEDUP_GOAL),
-              ("accuracy after the request against retraining", gap <= ACCURACY_GOAL)]
+              ("accuracy after the request against retraining", gap <= ACCURACY_GOAL),
+              ("epoch from disk against its floor", disk_epoch <= DISK_FLOOR_GOAL * (read_seconds + compute_seconds))]
     print(f"\n{'step':<34} {'seconds':>9} {'peak RssAnon':>13} {'test accuracy':>14}")
     print(f"{'fit (30 epochs of 64-row batches)':<34} {fit_seconds:>9.1f} {fit_memory.peak / 2**20:>10.0f} MiB "
           f"{fit_accuracy:>14.4f}")
@@ -191,6 +255,14 @@ def main(argv=None):
           f"{retrain_accuracy:>14.4f}")
     print(f"\nrequest {speedup:.1f}x faster than retraining (goal >= {SPEEDUP_GOAL:g}x); accuracy gap {gap:.4f} "
           f"(goal <= {ACCURACY_GOAL}); peak anonymous memory goal <= {PEAK_ANON_GOAL / 2**30:g} GiB")
+    floor = read_seconds + compute_seconds
+    print(f"\na noisy epoch from the store's file: {disk_epoch:.1f} s; its floor {floor:.1f} s (the file read once "
+          f"sequentially: {read_seconds:.1f} s, {X.nbytes / read_seconds / 2**30:.1f} GiB/s; the same epoch in memory, "
+          f"scaled to n: {compute_seconds:.1f} s): {disk_epoch / floor:.2f}x (goal <= {DISK_FLOOR_GOAL:g}x)")
+    print(f"instead: SGDClassifier(loss='log_loss').partial_fit over the file, {sgd_epochs} epoch(s): "
+          f"{sgd_seconds:.1f} s to test accuracy {sgd_accuracy:.4f} (retraining {retrain_accuracy:.4f}); the request "
+          f"took {request_seconds:.1f} s, and without a certificate forgetting a row means this retraining "
+          "(reported, not a goal)")
     print(f"certificate: {certificate}")
     for name, met in checks:
         print(f"  {name}: {'met' if met else 'MISSED'}")
