@@ -54,7 +54,6 @@ def test_n_jobs_zero_is_refused(wide):
 def test_mlp_noise_drawn_on_any_number_of_threads_gives_the_same_parameters():
     from skunlearn._backends import ACTIVATIONS, MODEL_CLIPPING, MLPConfig
     from skunlearn._backends.numba import run_mlp_epochs
-    from skunlearn._backends.numba.mlp import _noise_shares_parallel
     from skunlearn._constants import cyclic_batch_bounds
 
     rng = np.random.default_rng(0)
@@ -70,12 +69,3 @@ def test_mlp_noise_drawn_on_any_number_of_threads_gives_the_same_parameters():
         results[n_threads] = params, counter
     assert results[1][1] == results[2][1] == 7 + 2 * 5 * n_params
     np.testing.assert_array_equal(results[1][0], results[2][0])
-    # The shares themselves: any split of a step's noise gives the draws of one pass.
-    from skunlearn._backends._grid_noise import kernel_key, scaled_widths
-
-    key, (scale_hi, scale_lo) = kernel_key(3), scaled_widths(2.0**24)
-    one, three = np.empty(1001), np.empty(1001)
-    _noise_shares_parallel(1, one, key, np.uint64(5), 2.0**24, 1.0, scale_hi, scale_lo)
-    _noise_shares_parallel(3, three, key, np.uint64(5), 2.0**24, 1.0, scale_hi, scale_lo)
-    np.testing.assert_array_equal(one, three)
-    assert np.all(one == np.round(one)) and np.unique(one).size > 990  # on the grid (here 1), distinct draws

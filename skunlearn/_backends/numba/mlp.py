@@ -10,6 +10,7 @@ clip and noise enter the rounding bound.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -17,7 +18,7 @@ from numba import get_num_threads, njit, prange
 
 from .._grid_noise import fill_grid_noise, kernel_key
 from ..codes import GRADIENT_CLIPPING, RELU, TANH
-from .common import check_arrays, grid_widths, numba_threads, on_grid, serial_and_parallel
+from .common import blas_controller, check_arrays, grid_widths, numba_threads, on_grid, serial_and_parallel
 
 __all__ = ["mlp_loss_gradient", "run_mlp_epochs"]
 
@@ -132,14 +133,27 @@ def _global_norm(values):
     return math.sqrt(total)
 
 
-def _noise_shares(n_tasks, noise, key, counter, scale, grid, scale_hi, scale_lo):
-    """A step's noise, share t of the coordinates by task t: the same draws for any n_tasks (each is its index's)."""
+def _gradient_and_noise(n_tasks, working, sizes, X, y, weight, lo, hi, activation, buffer, gradient, batch_totals,
+                        noise, key, counter, scale, grid, scale_hi, scale_lo):
+    """A step's products and its noise side by side: task 0 the batch gradient, tasks 1.. shares of the noise.
+
+    The noise does not depend on the gradient, so the draws run while the
+    products do (on one BLAS thread each: the caller limits BLAS). The same
+    draws for any n_tasks: each is its index's.
+    """
     for t in prange(n_tasks):
-        fill_grid_noise(noise, noise.size * t // n_tasks, noise.size * (t + 1) // n_tasks, key, counter, scale, grid,
-                        scale_hi, scale_lo)
+        if t == 0:
+            loss, retained = _mlp_batch_gradient(working, sizes, X, y, weight, lo, hi, activation, buffer, gradient)
+            batch_totals[0] = loss
+            batch_totals[1] = retained
+        else:
+            shares = n_tasks - 1
+            u = t - 1
+            fill_grid_noise(noise, noise.size * u // shares, noise.size * (u + 1) // shares, key, counter, scale,
+                            grid, scale_hi, scale_lo)
 
 
-_noise_shares_serial, _noise_shares_parallel = serial_and_parallel(_noise_shares)
+_gradient_and_noise_serial, _gradient_and_noise_parallel = serial_and_parallel(_gradient_and_noise)
 
 
 @njit(cache=True)
@@ -164,24 +178,30 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
     noise_ratio = noise_std / grid if noise_std > 0.0 else 1.0  # σ' of the grid sampler
     scale_hi, scale_lo = grid_widths(noise_std, grid)
     inverse_grid = 1.0 / grid if noise_std > 0.0 else 0.0
+    batch_totals = np.zeros(2)
     for epoch in range(n_epochs):
         epoch_loss = 0.0
         epoch_rows = 0.0
         for j in range(batch_bounds.size - 1):
             for i in range(params.size):
                 working[i] = params[i]
-            batch_loss, retained = _mlp_batch_gradient(working, sizes, X, y, weight, batch_bounds[j],
-                                                       batch_bounds[j + 1], activation, buffer, gradient)
+            if noise_std > 0.0:
+                # Two tasks at least (the serial twin runs them one after the other).
+                if n_tasks > 1:
+                    _gradient_and_noise_parallel(n_tasks, working, sizes, X, y, weight, batch_bounds[j],
+                                                 batch_bounds[j + 1], activation, buffer, gradient, batch_totals,
+                                                 noise, key, counter, noise_ratio, grid, scale_hi, scale_lo)
+                else:
+                    _gradient_and_noise_serial(2, working, sizes, X, y, weight, batch_bounds[j],
+                                               batch_bounds[j + 1], activation, buffer, gradient, batch_totals,
+                                               noise, key, counter, noise_ratio, grid, scale_hi, scale_lo)
+                counter += np.uint64(noise.size)
+                batch_loss, retained = batch_totals[0], batch_totals[1]
+            else:
+                batch_loss, retained = _mlp_batch_gradient(working, sizes, X, y, weight, batch_bounds[j],
+                                                           batch_bounds[j + 1], activation, buffer, gradient)
             epoch_loss += batch_loss
             epoch_rows += retained
-            if noise_std > 0.0:
-                # On numba's threads between two products (BLAS's threads are idle then): the draws cost
-                # about as much as the products of a 128-row batch.
-                if n_tasks > 1:
-                    _noise_shares_parallel(n_tasks, noise, key, counter, noise_ratio, grid, scale_hi, scale_lo)
-                else:
-                    _noise_shares_serial(1, noise, key, counter, noise_ratio, grid, scale_hi, scale_lo)
-                counter += np.uint64(noise.size)
             if update == GRADIENT_CLIPPING:
                 norm = _global_norm(gradient)
                 scale = step_size * (min(1.0, gradient_clip / norm) if norm > 0 else 1.0)
@@ -234,7 +254,11 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
         return params, noise_counter
     check_arrays(params, X, weight)
     losses = np.empty(int(n_epochs)) if losses is None else losses
-    with numba_threads(n_threads):
+    noisy = config.noise_std > 0.0
+    # With noise the products run on one BLAS thread beside the draws (numba's other threads); a BLAS pool of
+    # its own next to them would fight for the cores (measured: 8x the noise-free epoch instead of 2x).
+    limit = blas_controller().limit(limits=1, user_api="blas") if noisy else contextlib.nullcontext()
+    with limit, numba_threads(n_threads):
         n_tasks = get_num_threads()
         params, counter = _mlp_epochs(params, np.asarray(layer_sizes, dtype=np.int64), X, y, weight, batch_bounds,
                                       *config.as_args(), kernel_key(noise_key, config.noise_core),
