@@ -12,13 +12,17 @@ side by side, interleaved, in one process:
   goal ≤ 1.3×;
 * NoisyMLPClassifier's kernel at 60,000 × 784, one hidden layer of 256,
   batch 128: the noisy epoch (ChaCha20) against the noise-free epoch: goal
-  ≤ 1.25×. The kernel draws a step's normals on every core between two
-  products (the same draws for any thread count). The table also prints the
-  floor of that design, the noise-free epoch plus the epoch's normals at the
-  measured single-thread rate divided over the cores: a step needs one normal
-  per parameter (203,530 here) against 6 × 128 multiply-adds per parameter in
-  float32 GEMMs, so the ratio falls as 1/batch size and, at batch 128 on 2
-  cores, the floor itself is above the goal.
+  ≤ 1.25×. The kernel runs a step's products (one BLAS thread) and its
+  normals (numba's other threads) side by side: the same draws for any thread
+  count. The table also prints a reference, the noise-free epoch plus the
+  epoch's normals at the measured single-thread rate divided over the cores:
+  with perfect sharing the ratio cannot fall much below it (it does a little,
+  since one-thread products run more efficiently than two-thread ones). A
+  step needs one normal per parameter (203,530 here) against 6 × 128
+  multiply-adds per parameter in float32 GEMMs, so the ratio falls as
+  1/batch size; at batch 128 on 2 cores the reference itself (about 2×) is
+  above the goal: the goal needs draws about 4 times cheaper than ChaCha20's
+  keystream and the exact sampler give here.
 
 Prints the table and exits 1 when a goal is missed. Usage:
 ``python benchmarks/bench_generator.py [--quick]`` (``--quick``: 12,000 rows).
@@ -110,7 +114,7 @@ def main(argv=None):
         ("MLP noisy epoch (ChaCha20)", f"{mlp_noisy:8.3f} s"),
         ("MLP epoch without noise", f"{mlp_free:8.3f} s"),
         (f"  its {mlp_normals / 1e6:.0f} M normals, one thread", f"{per_draw['chacha20'] * mlp_normals:8.3f} s"),
-        (f"  MLP floor: noise-free epoch + its normals spread over {cores} cores",
+        (f"  reference: noise-free epoch + its normals over {cores} cores",
          f"{mlp_free + per_draw['chacha20'] * mlp_normals / cores:8.3f} s "
          f"({1 + per_draw['chacha20'] * mlp_normals / cores / mlp_free:.2f}x)"),
         ("one grid normal (ChaCha20 / SplitMix64)",
