@@ -115,7 +115,7 @@ def _validated_cluster_rows(shadow, X, y):
 
 def _validated_block_rows(shadow, X, y):
     """A zarr array or h5py dataset X checked a block at a time (2-D, finite), never read whole; y locally."""
-    from sklearn.utils import check_consistent_length, column_or_1d
+    from sklearn.utils import column_or_1d
 
     if len(X.shape) != 2:
         raise ValueError(f"Expected a 2-D array X, got an array of shape {tuple(X.shape)}")
@@ -127,7 +127,8 @@ def _validated_block_rows(shadow, X, y):
         if not np.isfinite(rows).all():
             raise ValueError(f"Input X contains NaN or infinity (in rows {start} to {stop - 1}).")
     y = column_or_1d(y, warn=True)
-    check_consistent_length(np.empty((X.shape[0], 0)), y)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: {[X.shape[0], y.shape[0]]}")
     shadow.n_features_in_ = int(X.shape[1])
     return X, y
 

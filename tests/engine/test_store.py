@@ -99,3 +99,13 @@ def test_a_zarr_x_with_a_nan_is_refused_with_its_rows(digits, tmp_path):
         model.fit(on_disk, y)
     first, last = map(int, re.findall(r"\d+", str(raised.value)))
     assert first <= 1234 <= last and not hasattr(model, "coef_")
+
+
+def test_a_zarr_x_and_a_y_of_another_length_are_refused(digits, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    X, y = digits
+    on_disk = zarr.create_array(store=str(tmp_path / "x.zarr"), shape=X.shape, chunks=(500, X.shape[1]),
+                                dtype=X.dtype)
+    on_disk[:] = X
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        NoisyLogisticRegression(max_iter=2).fit(on_disk, y[:-1])
