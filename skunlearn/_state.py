@@ -59,11 +59,12 @@ def row_blocks(X):
     once, sequentially, and never held whole.
     """
     n_samples, n_features = X.shape
-    chunks = getattr(X, "chunks", None)
+    chunks = getattr(X, "shards", None) or getattr(X, "chunks", None)  # a sharded zarr array: whole shards
     chunk_rows = int(chunks[0]) if chunks else 1
-    row_bytes = max(1, n_features * np.dtype(X.dtype).itemsize)
-    block_rows = max(chunk_rows, (_BLOCK_READ_BYTES // row_bytes) // chunk_rows * chunk_rows)
     dtype = training_dtype(X.dtype)
+    # The block as read and as converted, whichever is larger (uint8 rows become binary64).
+    row_bytes = max(1, n_features * max(np.dtype(X.dtype).itemsize, dtype.itemsize))
+    block_rows = max(chunk_rows, (_BLOCK_READ_BYTES // row_bytes) // chunk_rows * chunk_rows)
     for start in range(0, n_samples, block_rows):
         stop = min(n_samples, start + block_rows)
         yield start, stop, np.asarray(X[start:stop], dtype=dtype)

@@ -121,8 +121,9 @@ def _validated_block_rows(shadow, X, y):
         raise ValueError(f"Expected a 2-D array X, got an array of shape {tuple(X.shape)}")
     if X.shape[0] < 2 or X.shape[1] < 1:
         raise ValueError(f"need at least 2 rows and 1 feature, got shape {tuple(X.shape)}")
-    if not (np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.bool_)):
-        raise ValueError(f"X must hold numbers, got an array of dtype {X.dtype}")
+    if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)
+            or np.issubdtype(X.dtype, np.bool_)):
+        raise ValueError(f"X must hold real numbers, got an array of dtype {X.dtype}")
     for start, stop, rows in row_blocks(X):
         if not np.isfinite(rows).all():
             raise ValueError(f"Input X contains NaN or infinity (in rows {start} to {stop - 1}).")
@@ -228,8 +229,8 @@ class UnlearningMixin:
             is the dense one, and the model and certificate are those of the
             same rows given densely (to rounding). Data on disk: a NumPy
             memmap, or a zarr array or h5py dataset, which is checked and
-            copied into slot order a block of whole chunks at a time (one
-            sequential read, never the whole array in memory); with
+            then copied into slot order a block of whole chunks at a time
+            (two sequential reads, never the whole array in memory); with
             ``store=`` a directory, fit then needs no memory for the rows. A
             Dask array needs ``store="dask"``.
         y : array-like of shape (n_samples,)

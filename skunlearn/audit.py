@@ -108,10 +108,10 @@ class AuditResult:
     threshold : float
         The best test: "statistic ≤ threshold" (or ≥ when ``direction`` is "above").
     direction : str
-        Both are chosen on the selection half of the trials.
+        Both are chosen on the selection part of the trials.
     tpr_interval, fpr_interval : tuple of float
         Two-sided Clopper–Pearson intervals (at ``confidence``) of the chosen
-        test's rates on the held-out half; their lower and upper ends are the
+        test's rates on the held-out part; their lower and upper ends are the
         one-sided bounds behind ``epsilon_lower_bound``.
     confidence : float
     n_trials : int
@@ -123,7 +123,7 @@ class AuditResult:
     pin_layout : bool
         Whether one batch order, the target in the last slot, served every trial (only the noise varied).
     n_held_out : int
-        Trials per arm of the held-out half, the only ones the bound reads.
+        Trials per arm of the held-out part, the only ones the bound reads.
     """
 
     epsilon_lower_bound: float
@@ -288,7 +288,7 @@ def audit_unlearning(
     ``n_trials // 2`` trials of each arm (``selection_fraction``) choose the test (the best of
     ``n_thresholds`` quantile thresholds of their pooled values, in both
     directions), and the remaining trials, held out, give the Clopper–Pearson
-    bound of that one test. The trials are independent, so the held-out half
+    bound of that one test. The trials are independent, so the held-out part
     is independent of the choice and the bound's coverage is exact.
 
     By default every trial has its own seed, so the batch order and the noise
@@ -344,7 +344,7 @@ def audit_unlearning(
         Seeds of the trials; with ``pin_layout=True``, the batch order and the
         noise keys. The same value gives the same audit.
     n_thresholds : int, default=50
-        Candidate thresholds (quantiles of the selection half) the test is chosen from.
+        Candidate thresholds (quantiles of the selection part) the test is chosen from.
     unlearn : callable, optional
         ``f(model, target_index)`` run after fitting in both arms; defaults to
         ``model.unlearn([target_index])``. Exposed to audit deliberately broken
@@ -468,10 +468,10 @@ def _fixed_test_epsilon(positives, negatives, n, confidence, delta):
 
 
 def _choose_test(unlearned, certifying, delta, confidence, n_thresholds):
-    """The threshold and direction that look strongest on the selection half: ``(threshold, direction)``.
+    """The threshold and direction that look strongest on the selection part: ``(threshold, direction)``.
 
-    Ranked by the bound the selection half itself would give, then by the point estimate. Only
-    the selection half is read, so the held-out half stays independent of the choice.
+    Ranked by the bound the selection part itself would give, then by the point estimate. Only
+    the selection part is read, so the held-out part stays independent of the choice.
     """
     n = unlearned.size
     thresholds = np.unique(np.quantile(np.concatenate([unlearned, certifying]), np.linspace(0, 1, n_thresholds)))
@@ -489,7 +489,7 @@ def _bound(unlearned, certifying, certified_epsilon, delta, confidence, n_thresh
            selection_fraction=0.5):
     """Choose the test on the first ``selection_fraction`` of each arm's trials, bound it on the others (held out)."""
     n = unlearned.size
-    n_select = min(max(1, int(n * selection_fraction)), n - 1)
+    n_select = min(max(1, math.floor(n * selection_fraction + 1e-9)), n - 1)  # 100 x 0.29 is 29, not 28
     threshold, direction = _choose_test(unlearned[:n_select], certifying[:n_select], delta, confidence,
                                         n_thresholds)
     held_unlearned, held_certifying = unlearned[n_select:], certifying[n_select:]

@@ -69,3 +69,31 @@ def test_mlp_noise_drawn_on_any_number_of_threads_gives_the_same_parameters():
         results[n_threads] = params, counter
     assert results[1][1] == results[2][1] == 7 + 2 * 5 * n_params
     np.testing.assert_array_equal(results[1][0], results[2][0])
+
+
+def test_overlapping_kernels_restore_blas_threads_once_the_last_one_leaves():
+    import threading
+
+    from skunlearn._backends.numba.common import blas_controller, single_blas_thread
+
+    def blas_threads():
+        return [info["num_threads"] for info in blas_controller().info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    inside, release = threading.Barrier(2), threading.Event()
+
+    def kernel():
+        with single_blas_thread():
+            inside.wait()
+            release.wait(10)
+
+    # Two kernels overlapping in the order that broke save-and-restore: A in, B in, A out, B out.
+    first = threading.Thread(target=kernel)
+    first.start()
+    with single_blas_thread():
+        inside.wait()
+        assert set(blas_threads()) == {1}
+        release.set()
+        first.join(10)
+        assert set(blas_threads()) == {1}  # the other kernel left; this one still runs on one BLAS thread
+    assert blas_threads() == before

@@ -109,3 +109,11 @@ def test_a_zarr_x_and_a_y_of_another_length_are_refused(digits, tmp_path):
     on_disk[:] = X
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         NoisyLogisticRegression(max_iter=2).fit(on_disk, y[:-1])
+
+
+def test_a_complex_zarr_x_is_refused(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    on_disk = zarr.create_array(store=str(tmp_path / "x.zarr"), shape=(10, 2), dtype="complex128")
+    on_disk[:] = np.ones((10, 2)) + 1j
+    with pytest.raises(ValueError, match="real numbers"):
+        NoisyLogisticRegression().fit(on_disk, np.arange(10) % 2)

@@ -17,6 +17,7 @@ import contextlib
 import math
 import os
 import tempfile
+import threading
 import types
 
 import numba
@@ -30,7 +31,7 @@ from .._grid_noise import scaled_widths
 from ..codes import BINARY_LOGISTIC
 
 __all__ = ["CACHE_DIRECTORY", "blas_controller", "check_arrays", "compile_lock", "grid_widths", "numba_threads",
-           "on_grid", "project", "residuals", "serial_and_parallel", "total_weight"]
+           "on_grid", "project", "residuals", "serial_and_parallel", "single_blas_thread", "total_weight"]
 
 #: Where numba keeps the kernels' cache (beside the modules), and the compile lock when it is writable.
 CACHE_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
@@ -144,6 +145,35 @@ def blas_controller():
     if not _CONTROLLER:
         _CONTROLLER.append(ThreadpoolController())
     return _CONTROLLER[0]
+
+
+_BLAS_LIMIT_LOCK = threading.Lock()
+_BLAS_LIMIT = {"depth": 0, "context": None}
+
+
+@contextlib.contextmanager
+def single_blas_thread():
+    """BLAS on one thread while the block runs, for every thread of the process at once.
+
+    threadpoolctl's limit is process-wide: two kernels that each saved and
+    restored it around their own run could interleave and leave the process
+    at one thread (the second restores the first's limit). The first kernel
+    in sets the limit and the last one out restores it.
+    """
+    with _BLAS_LIMIT_LOCK:
+        if _BLAS_LIMIT["depth"] == 0:
+            context = blas_controller().limit(limits=1, user_api="blas")
+            context.__enter__()
+            _BLAS_LIMIT["context"] = context
+        _BLAS_LIMIT["depth"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LIMIT_LOCK:
+            _BLAS_LIMIT["depth"] -= 1
+            if _BLAS_LIMIT["depth"] == 0:
+                context, _BLAS_LIMIT["context"] = _BLAS_LIMIT["context"], None
+                context.__exit__(None, None, None)
 
 
 def check_arrays(params, X, weight):

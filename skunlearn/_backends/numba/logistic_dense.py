@@ -29,8 +29,8 @@ from numba import njit, prange
 from ..._constants import step_tasks
 from .._grid_noise import fill_grid_noise, kernel_key
 from ..codes import KernelConfig
-from .common import (blas_controller, check_arrays, grid_widths, numba_threads, on_grid, project, residuals,
-                     serial_and_parallel, total_weight)
+from .common import (check_arrays, grid_widths, numba_threads, on_grid, project, residuals,
+                     serial_and_parallel, single_blas_thread, total_weight)
 
 __all__ = ["run_dense_logistic_epochs"]
 
@@ -195,7 +195,7 @@ def run_dense_logistic_epochs(params, X, y, weight, batch_bounds, config: Kernel
     parallel = largest_batch * params.size >= _PARALLEL_WORK
     # BLAS runs single-threaded inside the kernel: the tasks are the parallelism, and a
     # multi-threaded BLAS called from a numba thread oversubscribes the cores badly.
-    with blas_controller().limit(limits=1, user_api="blas"), numba_threads(n_threads):
+    with single_blas_thread(), numba_threads(n_threads):
         params = _logistic_epochs(params, X, y, weight, batch_bounds, *config.as_args(),
                                   kernel_key(noise_key, config.noise_core), np.uint64(noise_counter), int(n_epochs),
                                   step_tasks(largest_batch), parallel, losses)

@@ -18,7 +18,7 @@ from numba import get_num_threads, njit, prange
 
 from .._grid_noise import fill_grid_noise, kernel_key
 from ..codes import GRADIENT_CLIPPING, RELU, TANH
-from .common import blas_controller, check_arrays, grid_widths, numba_threads, on_grid, serial_and_parallel
+from .common import check_arrays, grid_widths, numba_threads, on_grid, serial_and_parallel, single_blas_thread
 
 __all__ = ["mlp_loss_gradient", "run_mlp_epochs"]
 
@@ -186,7 +186,7 @@ def _mlp_epochs(params, sizes, X, y, weight, batch_bounds, activation, update, s
             for i in range(params.size):
                 working[i] = params[i]
             if noise_std > 0.0:
-                # Two tasks at least (the serial twin runs them one after the other).
+                # The serial twin runs the two tasks one after the other.
                 if n_tasks > 1:
                     _gradient_and_noise_parallel(n_tasks, working, sizes, X, y, weight, batch_bounds[j],
                                                  batch_bounds[j + 1], activation, buffer, gradient, batch_totals,
@@ -242,8 +242,9 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
     losses : ndarray of shape (n_epochs,), float64, optional
         Filled with each epoch's mean cross-entropy over its batches.
     n_threads : int or None, default=None
-        numba threads drawing the noise (scikit-learn's ``n_jobs``
-        convention; None: numba's count). The result does not depend on it.
+        numba threads (scikit-learn's ``n_jobs`` convention; None: numba's
+        count); with two, a noisy step's products and draws run side by
+        side. The result does not depend on it.
 
     Returns
     -------
@@ -254,15 +255,17 @@ def run_mlp_epochs(params, layer_sizes, X, y, weight, batch_bounds, config, nois
         return params, noise_counter
     check_arrays(params, X, weight)
     losses = np.empty(int(n_epochs)) if losses is None else losses
-    noisy = config.noise_std > 0.0
-    # With noise the products run on one BLAS thread beside the draws (numba's other threads); a BLAS pool of
-    # its own next to them would fight for the cores (measured: 8x the noise-free epoch instead of 2x).
-    limit = blas_controller().limit(limits=1, user_api="blas") if noisy else contextlib.nullcontext()
-    with limit, numba_threads(n_threads):
-        n_tasks = get_num_threads()
-        params, counter = _mlp_epochs(params, np.asarray(layer_sizes, dtype=np.int64), X, y, weight, batch_bounds,
-                                      *config.as_args(), kernel_key(noise_key, config.noise_core),
-                                      np.uint64(noise_counter), int(n_epochs), n_tasks, losses)
+    with numba_threads(n_threads):
+        # On two threads a noisy step runs its products on one BLAS thread beside its draws on the other
+        # (measured on 2 cores: 1.9x the noise-free epoch; draws on numba's threads between products of a
+        # two-thread BLAS made the two pools fight: 8x). On one thread, or on more, the products keep BLAS's
+        # own threads and the draws follow them: one BLAS thread would starve the products on many cores
+        # (not measured there: no such machine here).
+        side_by_side = config.noise_std > 0.0 and get_num_threads() == 2
+        with single_blas_thread() if side_by_side else contextlib.nullcontext():
+            params, counter = _mlp_epochs(params, np.asarray(layer_sizes, dtype=np.int64), X, y, weight,
+                                          batch_bounds, *config.as_args(), kernel_key(noise_key, config.noise_core),
+                                          np.uint64(noise_counter), int(n_epochs), 2 if side_by_side else 1, losses)
     return params, int(counter)
 
 
