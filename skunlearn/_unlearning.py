@@ -97,8 +97,6 @@ def _validated_cluster_rows(shadow, X, y):
     The rows are read once, by the workers, for the finiteness check; nothing
     of X comes to the client.
     """
-    from sklearn.utils import check_consistent_length, column_or_1d
-
     if X.ndim != 2 or any(math.isnan(size) for size in X.shape):
         raise ValueError(f"a Dask array X must be 2-D with known chunk sizes, got shape {X.shape}")
     if X.shape[0] < 2 or X.shape[1] < 1:
@@ -107,16 +105,11 @@ def _validated_cluster_rows(shadow, X, y):
         X = X.astype(np.float64)
     if not bool(np.isfinite(X).all().compute()):
         raise ValueError("Input X contains NaN or infinity.")
-    y = column_or_1d(y, warn=True)
-    check_consistent_length(X, y)
-    shadow.n_features_in_ = int(X.shape[1])
-    return X, y
+    return X, _labels_for_rows(shadow, X, y)
 
 
 def _validated_block_rows(shadow, X, y):
     """A zarr array or h5py dataset X checked a block at a time (2-D, finite), never read whole; y locally."""
-    from sklearn.utils import column_or_1d
-
     if len(X.shape) != 2:
         raise ValueError(f"Expected a 2-D array X, got an array of shape {tuple(X.shape)}")
     if X.shape[0] < 2 or X.shape[1] < 1:
@@ -127,11 +120,19 @@ def _validated_block_rows(shadow, X, y):
     for start, stop, rows in row_blocks(X):
         if not np.isfinite(rows).all():
             raise ValueError(f"Input X contains NaN or infinity (in rows {start} to {stop - 1}).")
+    return X, _labels_for_rows(shadow, X, y)
+
+
+def _labels_for_rows(shadow, X, y):
+    """y as a 1-D array of X's length (scikit-learn's messages), for an X that ``validate_data`` does not read;
+    records ``n_features_in_`` on the validation shadow."""
+    from sklearn.utils import column_or_1d
+
     y = column_or_1d(y, warn=True)
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: {[X.shape[0], y.shape[0]]}")
     shadow.n_features_in_ = int(X.shape[1])
-    return X, y
+    return y
 
 
 def _clip_to_ball(params, radius):

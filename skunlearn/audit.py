@@ -285,8 +285,8 @@ def audit_unlearning(
     backend, a Dask cluster included, can carry large audits). Every model is
     reduced to a scalar statistic of the target row, and the two samples give
     the bound of the module docstring. The samples are split: the first
-    ``n_trials // 2`` trials of each arm (``selection_fraction``) choose the test (the best of
-    ``n_thresholds`` quantile thresholds of their pooled values, in both
+    ``selection_fraction`` of each arm's trials (half by default) choose the
+    test (the best of ``n_thresholds`` quantile thresholds of their pooled values, in both
     directions), and the remaining trials, held out, give the Clopper–Pearson
     bound of that one test. The trials are independent, so the held-out part
     is independent of the choice and the bound's coverage is exact.
@@ -354,12 +354,12 @@ def audit_unlearning(
         arms and vary only the noise key (see above). Needs an estimator with
         ``_fit`` and ``_certifying_fit`` taking ``slot_order`` and
         ``noise_key`` (NoisyLogisticRegression, NoisyMLPClassifier).
-
     selection_fraction : float, default=0.5
         Share of each arm's trials that choose the test, in (0, 1). A
         threshold needs far fewer trials to choose than to bound tightly:
         a strong audit gives most of them to the held-out part (0.25 in
         ``benchmarks/bench_audit.py``'s tightness check).
+
     Returns
     -------
     AuditResult
