@@ -67,8 +67,9 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         L2 penalty λ > 0 (the strong convexity the certificate relies on).
         Larger values contract faster, so they need less noise, at the cost
         of more bias. None sets it by a rule that reads only public
-        quantities — ``0.0135 (p / (ρ n²))^{1/3}`` with p the parameter count
-        and ρ the Gaussian budget of (ε, δ) — derived from the trade-off between
+        quantities — ``C (p / (ρ n²))^{1/3}`` with p the parameter count,
+        ρ the Gaussian budget of (ε, δ), C = 0.0135 for full-batch training and
+        0.0095 with mini-batches — derived from the trade-off between
         the bias of λ and the noise a request needs (``skunlearn._defaults``).
     batch_size : int, None or "auto", default="auto"
         Mini-batch size (clipped to ``n_samples``); None runs full-batch noisy
@@ -103,11 +104,11 @@ class NoisyLogisticRegression(UnlearningMixin, ScoreClassifierMixin, ClassifierM
         The noisy-epoch budget per single-row request that the noise is
         calibrated for. ``"auto"`` (with ``finetune_epochs="auto"``): the
         cheapest budget whose noise will not move the scores by more than
-        ``skunlearn._defaults.AUTO_SCORE_TOLERANCE`` of the largest score the
-        model can reach, from public quantities only
-        (:func:`skunlearn._defaults.auto_request_budget`): one noisy epoch at
-        large n, up to 20% of the training epochs at small n (3 + 3 of 30
-        mini-batch epochs, 30 + 30 of 300 full-batch steps). With an
+        ``skunlearn._defaults.auto_score_tolerance`` of the largest score the
+        model can reach (tighter with more than five classes), from public
+        quantities only (:func:`skunlearn._defaults.auto_request_budget`): one noisy epoch at
+        large n, up to 20% of the training epochs at small n (2 + 4 of 30
+        mini-batch epochs, 20 + 40 of 300 full-batch steps). With an
         explicit ``noise``, ``"auto"`` means 3 (and 3 for ``finetune_epochs``).
         The resolved values are ``unlearning_epochs_`` and ``finetune_epochs_``.
     finetune_epochs : int or "auto", default="auto"

@@ -19,7 +19,7 @@ from .._constants import (
     scale_rows,
     scale_sparse_rows,
 )
-from .._defaults import auto_request_budget, default_batching, default_l2, resolve_delta
+from .._defaults import auto_request_budget, auto_score_tolerance, default_batching, default_l2, resolve_delta
 from .._ledgers import StronglyConvexLedger
 from .._state import is_cluster_store, to_cluster
 from . import CalibratedSetup
@@ -67,7 +67,10 @@ def logistic_setup(*, n_samples: int, n_features: int, n_classes: int, epsilon: 
     """
     n_outputs = 1 if n_classes == 2 else n_classes
     delta = resolve_delta(delta, n_samples)
-    alpha = (default_l2(n_samples, n_outputs * (n_features + 1), float(epsilon), delta)
+    batch_size, max_iter = default_batching(n_samples, batch_size, max_iter)
+    batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
+    alpha = (default_l2(n_samples, n_outputs * (n_features + 1), float(epsilon), delta,
+                        full_batch=batch_size == n_samples)
              if alpha is None else float(alpha))
     constants = logistic_constants(n_classes, float(data_norm), alpha)
     if weight_bound is not None:
@@ -80,8 +83,6 @@ def logistic_setup(*, n_samples: int, n_features: int, n_classes: int, epsilon: 
             f"{'weighted ' if weight_bound is not None else ''}loss), the largest step for which the "
             "certificate holds"
         )
-    batch_size, max_iter = default_batching(n_samples, batch_size, max_iter)
-    batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
     radius = constants.default_radius() if radius is None else float(radius)
     ledger = StronglyConvexLedger(
         step_size=step_size, lipschitz=constants.lipschitz, smoothness=constants.smoothness,
@@ -117,7 +118,8 @@ def request_budget(ledger, noise, unlearning_epochs, finetune_epochs):
         if noise is None and unlearning_epochs == "auto":
             auto_noisy, auto_quiet = auto_request_budget(
                 lambda epochs: math.sqrt(2.0 * ledger.step_size) * ledger.calibrated_noise(epochs),
-                ledger.contraction, ledger.n_batches, ledger.radius, ledger.train_epochs)
+                ledger.contraction, ledger.n_batches, ledger.radius, ledger.train_epochs,
+                tolerance=auto_score_tolerance(ledger.n_outputs))
         else:
             auto_noisy, auto_quiet = 3, 3
         unlearning_epochs = auto_noisy if unlearning_epochs == "auto" else unlearning_epochs

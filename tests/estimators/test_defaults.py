@@ -72,11 +72,14 @@ def test_the_rule_reads_no_data_values():
     y = np.arange(400) % 3
     first = NoisyLogisticRegression(random_state=0).fit(X, y)
     second = NoisyLogisticRegression(random_state=0).fit(100 * rng.standard_normal((400, 6)), y[::-1])
-    assert first.alpha_ == second.alpha_ == default_l2(400, 3 * 7, 1.0, default_delta(400))
+    assert first.alpha_ == second.alpha_ == default_l2(400, 3 * 7, 1.0, default_delta(400), full_batch=True)
     # ... but it follows the public quantities: more rows, a looser target, fewer parameters -> less penalty.
-    assert default_l2(4000, 21, 1.0, default_delta(4000)) < first.alpha_
-    assert default_l2(400, 21, 4.0, default_delta(400)) < first.alpha_
-    assert default_l2(400, 7, 1.0, default_delta(400)) < first.alpha_
+    assert default_l2(4000, 21, 1.0, default_delta(4000), full_batch=True) < first.alpha_
+    assert default_l2(400, 21, 4.0, default_delta(400), full_batch=True) < first.alpha_
+    assert default_l2(400, 7, 1.0, default_delta(400), full_batch=True) < first.alpha_
+    # The batching is public too: mini-batches on the same rows take the mini-batch constant.
+    batched = NoisyLogisticRegression(batch_size=64, random_state=0).fit(X, y)
+    assert batched.alpha_ == default_l2(400, 3 * 7, 1.0, default_delta(400), full_batch=False) < first.alpha_
 
 
 @pytest.mark.parametrize("n", [1, 2, 10, 400, 1347, 10_000, 60_000, 10**7])
