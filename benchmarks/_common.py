@@ -108,6 +108,35 @@ def grid_for(noise_scale, value_bound):
     return noise_grid(2.0 * value_bound + 21.0 * noise_scale, noise_scale) if noise_scale > 0 else 0.0
 
 
+def draw_keystream(buffer):
+    """Fill ``buffer`` (uint64) with ChaCha20 keystream words, one thread: the bits alone, one word per normal.
+
+    The grid sampler's fast path reads one 64-bit word per normal, so this is
+    the part of a normal's cost that no sampler can remove.
+    """
+    from numba import njit
+
+    from skunlearn._backends._grid_noise import LANES, _keystream, kernel_key
+
+    global _keystream_fill
+    if _keystream_fill is None:
+        @njit(cache=False)
+        def fill(out, key):
+            words = np.empty(8 * LANES, dtype=np.uint64)
+            counters = np.empty(LANES, dtype=np.uint64)
+            for start in range(0, out.size - 8 * LANES + 1, 8 * LANES):
+                for lane in range(LANES):
+                    counters[lane] = np.uint64(start // 8 + lane)
+                _keystream(key, counters, np.uint64(0), words)
+                out[start:start + 8 * LANES] = words
+
+        _keystream_fill = fill
+    _keystream_fill(buffer, kernel_key(1, "chacha20"))
+
+
+_keystream_fill = None
+
+
 def draw_normals(buffer, core="chacha20"):
     """Fill ``buffer`` with the kernels' grid noise (σ' = 1.5 · 2²⁴, the kernels' range), one thread."""
     from skunlearn._backends._grid_noise import kernel_key
