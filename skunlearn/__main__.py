@@ -208,7 +208,7 @@ def _demo(args) -> int:
         print(f"  {name:<24} one request {request:.3f} s, retraining {retrain:.3f} s: "
               + (f"the request {ratio:.1f}x faster" if ratio >= 1 else f"retraining {1 / ratio:.1f}x faster"))
     print("On 1,347 rows either takes a fraction of a second; the gap grows with the data: on 10^7 x 100 rows from a\n"
-          "disk store one request took 2.7 s against 65 s for retraining (benchmarks/bench_scale.py).")
+          "disk store one request took 2.0 s against 47 s for retraining (benchmarks/bench_scale.py).")
     return 0
 
 
