@@ -88,19 +88,17 @@ FULL_KNOBS = {  # --full: the Cartesian grid
 class _Traced(NoisyMLPClassifier):
     """NoisyMLPClassifier that scores its parameters on a test set after every epoch (benchmark only)."""
 
-    def _run_backend(self, kernel_name, params, weight, config, n_epochs, phase, counter, *leading, slots):
+    def _run_backend(self, params, slots, config, n_epochs, stream, phase, losses=None):
         probe = getattr(self, "_probe", None)
         if probe is None or n_epochs <= 0:
-            return super()._run_backend(kernel_name, params, weight, config, n_epochs, phase, counter, *leading,
-                                        slots=slots)
+            return super()._run_backend(params, slots, config, n_epochs, stream, phase, losses=losses)
         log = probe["log"].setdefault(phase, [])
         if not log:
-            log.append(_accuracy(params, leading[0], probe))
+            log.append(_accuracy(params, config.layer_sizes, probe))
         for _ in range(n_epochs):
-            params, counter = super()._run_backend(kernel_name, params, weight, config, 1, phase, counter,
-                                                   *leading, slots=slots)
-            log.append(_accuracy(params, leading[0], probe))
-        return params, counter
+            params, stream = super()._run_backend(params, slots, config, 1, stream, phase, losses=losses)
+            log.append(_accuracy(params, config.layer_sizes, probe))
+        return params, stream
 
 
 def _accuracy(params, layer_sizes, probe):
