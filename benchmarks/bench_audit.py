@@ -19,8 +19,8 @@ Then the tightness check (issue 19): at 2,000 x 20 with a canary in a direction
 no other row uses, the batch order pinned, many trials (a quarter of them choose
 the test, the rest bound it), for the estimator as its defaults were until
 2026-12-03: λ by the rule's full-batch constant (0.0135) and a request of 3 noisy
-+ 3 noise-free epochs. Today's defaults (0.0095 with mini-batches, 2 + 4 epochs
-here) gave 0.276 in the run of 2026-12-04, 3 + 3 at today's λ 0.270, 2 + 0 0.239:
++ 3 noise-free epochs. The defaults of 2026-12-04 (0.0095 with mini-batches, 2 + 4
+epochs here) gave 0.276 that day, 3 + 3 at their λ 0.270, 2 + 0 0.239:
 with a smaller λ the certificate is further from tight (sound, but looser), so
 the check audits the configuration where the accounting has the least slack,
 which is what it is there to measure. It reports the
