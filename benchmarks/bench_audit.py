@@ -286,7 +286,8 @@ def _tightness(args):
                                         (1e-2, 200, False, True)):
         start = time.perf_counter()
         resolved_delta = resolve_delta(delta, X.shape[0])
-        alpha = default_l2(X.shape[0], 10 * (X.shape[1] + 1), 1.0, resolved_delta, full_batch=True)
+        n_params = np.unique(y).size * (X.shape[1] + 1)
+        alpha = default_l2(X.shape[0], n_params, 1.0, resolved_delta, full_batch=True)
         estimator = (PorousLogisticRegression if porous else NoisyLogisticRegression)(
             delta=delta, alpha=alpha, unlearning_epochs=AUDITED_BUDGET[0], finetune_epochs=AUDITED_BUDGET[1])
         result = audit_unlearning(estimator, X, y, target_index=target, n_trials=trials,

@@ -3,7 +3,8 @@
 Runs bench_logistic, bench_scaling, bench_sparse, bench_mlp, bench_generator, bench_unlearning, bench_bounds,
 bench_defaults, bench_stream, bench_random_features, bench_d2d, bench_mlp_payoff, bench_audit, bench_budget and
 bench_scale (and bench_gpu when CuPy sees a GPU), each in its own process, prints their tables and a
-summary, and exits non-zero when any goal was missed. Not here: bench_mlp_long (5 seeds of 60-epoch fits and retrainings; run it alone).
+summary, and exits non-zero when any goal was missed. Not here: bench_mlp_long (5 seeds of 60-epoch fits
+and retrainings; run it alone).
 
 Run: ``python -m benchmarks`` or ``python benchmarks/run_all.py [--quick]``.
 """
